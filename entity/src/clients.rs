@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+/// A registered OAuth client. List-valued fields are stored space-separated.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "clients")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub client_id: String,
+    /// Keyed hash of the generated secret; `None` for public and private_key_jwt clients.
+    pub secret_hash: Option<String>,
+    pub name: String,
+    pub redirect_uris: String,
+    pub grant_types: String,
+    pub token_endpoint_auth_method: String,
+    pub scopes: String,
+    pub id_token_signed_response_alg: String,
+    pub public: bool,
+    /// Client's public keys (JWKS JSON) for private_key_jwt.
+    pub jwks: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

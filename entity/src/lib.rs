@@ -1,0 +1,12 @@
+//! SeaORM entities for Tessera's storage. Only `tessera::storage` uses them.
+pub mod authorization_codes;
+pub mod client_assertions;
+pub mod clients;
+pub mod consents;
+pub mod refresh_tokens;
+pub mod revoked_tokens;
+pub mod sessions;
+pub mod token_families;
+pub mod upstream_identities;
+pub mod upstreams;
+pub mod users;

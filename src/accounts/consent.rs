@@ -1,0 +1,84 @@
+//! The consent page: names the client and the scopes, with allow and deny.
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use tower_sessions::Session;
+
+use super::login::{expired, request_id};
+use super::session;
+use crate::error::AppError;
+use crate::oauth::authorize;
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::params::{is_form, Params, Scopes};
+use crate::state::AppState;
+use crate::storage::{clients, consents, users};
+use crate::views::{error_page, page, ConsentPage, ScopeLine};
+
+fn describe(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "confirm who you are",
+        "profile" => "your name and username",
+        "email" => "your email address",
+        "offline_access" => "stay signed in to your account when you are not using it",
+        _ => "access defined by the application",
+    }
+}
+
+pub async fn show(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Result<Response, AppError> {
+    let Some(request_id) = request_id(query) else { return Ok(expired()) };
+    let Some(request) = session::load_pending(&session, &request_id, state.clock.now()).await? else {
+        return Ok(expired());
+    };
+    let Some(login) = session::login(&session).await? else { return Ok(expired()) };
+    let user = users::find(&state.db, &login.user_id).await?;
+    let client = clients::find(&state.db, &request.client_id).await?;
+    let (Some(user), Some(client)) = (user, client) else { return Ok(expired()) };
+    let csrf = session::csrf_token(&session).await?;
+    let scopes = Scopes::from_stored(&request.scope)
+        .iter()
+        .map(|s| ScopeLine { name: s.to_string(), description: describe(s) })
+        .collect();
+    Ok(page(
+        StatusCode::OK,
+        &ConsentPage {
+            client_name: &client.name,
+            client_id: &client.client_id,
+            username: &user.username,
+            request_id: &request_id,
+            csrf: &csrf,
+            scopes,
+        },
+    ))
+}
+
+pub async fn submit(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
+    let Some(params) = is_form(&headers).then(|| Params::parse(&body).ok()).flatten() else {
+        return Ok(error_page(StatusCode::BAD_REQUEST, "Invalid request", "The form could not be read."));
+    };
+    if !session::check_csrf(&session, params.get("csrf_token")).await? {
+        return Ok(error_page(
+            StatusCode::FORBIDDEN,
+            "Your session has expired",
+            "The form was stale or came from another site. Go back to the application and try again.",
+        ));
+    }
+    let now = state.clock.now();
+    let request_id = params.get("request_id").unwrap_or_default().to_string();
+    let Some(mut request) = session::load_pending(&session, &request_id, now).await? else { return Ok(expired()) };
+    let Some(login) = session::login(&session).await? else { return Ok(expired()) };
+    match params.get("decision") {
+        Some("allow") => {
+            let scope = Scopes::from_stored(&request.scope);
+            consents::grant(&state.db, &login.user_id, &request.client_id, &scope, now).await?;
+            request.consent_done = true;
+            authorize::decide(&state, &session, request, Some(request_id)).await
+        }
+        Some("deny") => {
+            session::remove_pending(&session, &request_id).await?;
+            let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+            Ok(authorize::error_to_client(&state, &request, &error))
+        }
+        _ => Ok(error_page(StatusCode::BAD_REQUEST, "Invalid request", "Choose Allow or Deny.")),
+    }
+}

@@ -1,0 +1,106 @@
+//! The login page: a password form (argon2id) and a button per upstream provider.
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use tower_sessions::Session;
+
+use super::session::{self, Login};
+use crate::error::AppError;
+use crate::oauth::authorize::{self, AuthRequest};
+use crate::oauth::params::{is_form, Params};
+use crate::secrets::Secret;
+use crate::state::AppState;
+use crate::storage::{clients, upstreams, users};
+use crate::views::{error_page, page, LoginPage, UpstreamButton};
+
+/// The `request_id` a login or consent page was opened with.
+pub fn request_id(query: Option<String>) -> Option<String> {
+    Params::parse(query.unwrap_or_default().as_bytes()).ok()?.get("request_id").map(str::to_string)
+}
+
+const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
+
+pub fn expired() -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in link has expired",
+        "Go back to the application and start signing in again.",
+    )
+}
+
+pub async fn show(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Result<Response, AppError> {
+    let Some(request_id) = request_id(query) else { return Ok(expired()) };
+    let Some(request) = session::load_pending(&session, &request_id, state.clock.now()).await? else {
+        return Ok(expired());
+    };
+    let username = request.login_hint.clone().unwrap_or_default();
+    render(&state, &session, &request, &request_id, &username, None, StatusCode::OK).await
+}
+
+pub async fn render(
+    state: &AppState,
+    session: &Session,
+    request: &AuthRequest,
+    request_id: &str,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let client_name = clients::find(&state.db, &request.client_id).await?.map(|c| c.name).unwrap_or_default();
+    let csrf = session::csrf_token(session).await?;
+    let upstreams = upstreams::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| UpstreamButton {
+            href: format!("/login/upstream/{}?request_id={}", u.name, request_id),
+            label: if u.preset.as_deref() == Some("google") { "Google".into() } else { u.name },
+        })
+        .collect();
+    Ok(page(
+        status,
+        &LoginPage {
+            client_name: &client_name,
+            request_id,
+            csrf: &csrf,
+            username,
+            error,
+            password_login: state.settings.password_login,
+            upstreams,
+        },
+    ))
+}
+
+pub async fn submit(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
+    let Some(params) = is_form(&headers).then(|| Params::parse(&body).ok()).flatten() else {
+        return Ok(error_page(StatusCode::BAD_REQUEST, "Invalid request", "The form could not be read."));
+    };
+    if !session::check_csrf(&session, params.get("csrf_token")).await? {
+        return Ok(error_page(
+            StatusCode::FORBIDDEN,
+            "Your session has expired",
+            "The form was stale or came from another site. Go back to the application and sign in again.",
+        ));
+    }
+    let now = state.clock.now();
+    let request_id = params.get("request_id").unwrap_or_default().to_string();
+    let Some(mut request) = session::load_pending(&session, &request_id, now).await? else { return Ok(expired()) };
+    if !state.settings.password_login {
+        return Ok(error_page(StatusCode::FORBIDDEN, "Password sign-in is disabled", "Use one of the sign-in buttons."));
+    }
+    let username = params.get("username").unwrap_or_default().chars().take(256).collect::<String>();
+    let password = Secret(params.get("password").unwrap_or_default().to_string());
+    let user = users::find_by_username(&state.db, &username).await?;
+    let hash = user.as_ref().filter(|u| !u.disabled).and_then(|u| u.password_hash.clone());
+    let verified = state.passwords.verify(hash, password).await;
+    let user = match user {
+        Some(user) if verified => user,
+        _ => {
+            tracing::info!(target: "security", event = "login_failed", "password login failed");
+            return render(&state, &session, &request, &request_id, &username, Some(BAD_CREDENTIALS), StatusCode::UNAUTHORIZED).await;
+        }
+    };
+    session::set_login(&session, Login { user_id: user.id.clone(), auth_time: now, amr: "pwd".into(), idp: None }).await?;
+    request.login_done = true;
+    authorize::decide(&state, &session, request, Some(request_id)).await
+}

@@ -1,0 +1,98 @@
+//! The router, used by `main` and by every test.
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::accounts::{consent, login};
+use crate::oauth::{authorize, discovery, introspect, params, revoke, token, userinfo};
+use crate::state::AppState;
+use crate::storage::sessions::DbSessionStore;
+
+/// The session cookie: `__Host-` prefixed and `Secure` when served over https.
+pub fn session_cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-tessera-session"
+    } else {
+        "tessera-session"
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let https = state.settings.https();
+    let store = DbSessionStore::new(state.db.clone(), state.clock.clone());
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(session_cookie_name(https))
+        .with_secure(https)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::seconds(
+            state.settings.session_seconds,
+        )));
+
+    // Pages that use the browser session.
+    let browser = Router::new()
+        .route(authorize::PATH, get(authorize::handler).post(authorize::handler))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/consent", get(consent::show).post(consent::submit))
+        .merge(crate::federation::routes())
+        .layer(sessions);
+
+    // Protocol endpoints that never touch the session.
+    let api = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
+        .route("/.well-known/oauth-authorization-server", get(discovery::oauth_authorization_server))
+        .route(discovery::JWKS_PATH, get(discovery::jwks))
+        .route(token::PATH, axum::routing::post(token::handler))
+        .route(userinfo::PATH, get(userinfo::handler).post(userinfo::handler))
+        .route(introspect::PATH, axum::routing::post(introspect::handler))
+        .route(revoke::PATH, axum::routing::post(revoke::handler))
+        .route("/assets/tessera.css", get(stylesheet))
+        .route("/healthz", get(|| async { "ok" }));
+
+    let mut router = api
+        .merge(browser)
+        .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(params::MAX_BODY))
+        .with_state(state);
+    for (name, value) in security_headers(https) {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    router
+}
+
+fn security_headers(https: bool) -> Vec<(HeaderName, HeaderValue)> {
+    let mut headers = vec![
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        ),
+        (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),
+    ];
+    if https {
+        headers.push((header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains")));
+    }
+    headers
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        crate::views::STYLESHEET,
+    )
+}
+
+async fn not_found() -> impl IntoResponse {
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json")], r#"{"error":"not_found"}"#)
+}

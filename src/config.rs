@@ -1,0 +1,162 @@
+//! Settings: one typed tree from flags with `TESSERA_*` environment fallbacks.
+use std::net::SocketAddr;
+
+use clap::{Args, ValueEnum};
+use url::Url;
+
+/// Signing algorithms Tessera issues and accepts. `none` is deliberately absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+pub enum SigningAlg {
+    #[value(name = "ES256")]
+    #[serde(rename = "ES256")]
+    Es256,
+    #[value(name = "RS256")]
+    #[serde(rename = "RS256")]
+    Rs256,
+}
+
+impl SigningAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::Es256 => "ES256",
+            SigningAlg::Rs256 => "RS256",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "ES256" => Some(SigningAlg::Es256),
+            "RS256" => Some(SigningAlg::Rs256),
+            _ => None,
+        }
+    }
+}
+
+/// What happens on the first login through an upstream provider for an unknown identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FederationPolicy {
+    /// Create a local user from the verified upstream claims (and link by verified email).
+    Provision,
+    /// Link to an existing local user by verified email; never create one.
+    LinkOnly,
+    /// Only identities already linked may log in.
+    Refuse,
+}
+
+/// Every setting, shared by the server and the CLI.
+#[derive(Clone, Debug, Args)]
+pub struct Settings {
+    /// Public issuer URL; must be https unless its host is loopback.
+    #[arg(long, env = "TESSERA_ISSUER", default_value = "http://127.0.0.1:8080", global = true)]
+    pub issuer: Url,
+    /// Address the server listens on.
+    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: SocketAddr,
+    /// Database URL: sqlite://FILE (created if missing) or postgres://...
+    #[arg(long, env = "TESSERA_DATABASE_URL", default_value = "sqlite://tessera.db", global = true)]
+    pub database_url: String,
+    /// Directory holding the signing keys (generated on first start).
+    #[arg(long, env = "TESSERA_KEYS_DIR", default_value = "keys", global = true)]
+    pub keys_dir: std::path::PathBuf,
+    /// Database connection pool size (default: 4 × cores, at least 8).
+    #[arg(long, env = "TESSERA_DB_POOL_SIZE", global = true)]
+    pub db_pool_size: Option<u32>,
+    /// Algorithm of JWT access tokens.
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_ALG", default_value = "ES256", global = true)]
+    pub access_token_alg: SigningAlg,
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", default_value_t = 600, global = true)]
+    pub access_token_ttl: i64,
+    /// `aud` of access tokens requested without `resource` (default: the issuer).
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_AUDIENCE", global = true)]
+    pub access_token_audience: Option<String>,
+    /// Resource indicators (RFC 8707) clients may request, comma-separated.
+    #[arg(long, env = "TESSERA_RESOURCES", value_delimiter = ',', global = true)]
+    pub resources: Vec<String>,
+    /// ID-token lifetime in seconds.
+    #[arg(long, env = "TESSERA_ID_TOKEN_TTL", default_value_t = 3600, global = true)]
+    pub id_token_ttl: i64,
+    /// Authorization-code lifetime in seconds (at most 60).
+    #[arg(long, env = "TESSERA_CODE_TTL", default_value_t = 60, global = true)]
+    pub code_ttl: i64,
+    /// Refresh-token idle lifetime in seconds.
+    #[arg(long, env = "TESSERA_REFRESH_IDLE_SECONDS", default_value_t = 14 * 24 * 3600, global = true)]
+    pub refresh_idle_seconds: i64,
+    /// Refresh-token family absolute lifetime in seconds (with `offline_access`).
+    #[arg(long, env = "TESSERA_REFRESH_ABSOLUTE_SECONDS", default_value_t = 90 * 24 * 3600, global = true)]
+    pub refresh_absolute_seconds: i64,
+    /// Window in which the same client may re-use a just-rotated refresh token (0 = strict).
+    #[arg(long, env = "TESSERA_REFRESH_GRACE_SECONDS", default_value_t = 0, global = true)]
+    pub refresh_grace_seconds: i64,
+    /// Browser session lifetime in seconds (also the absolute lifetime of refresh tokens
+    /// issued without `offline_access`).
+    #[arg(long, env = "TESSERA_SESSION_SECONDS", default_value_t = 8 * 3600, global = true)]
+    pub session_seconds: i64,
+    /// Show the local password form on the login page.
+    #[arg(long, env = "TESSERA_PASSWORD_LOGIN", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub password_login: bool,
+    /// First login through an upstream provider for an unknown identity.
+    #[arg(long, env = "TESSERA_FEDERATION_POLICY", default_value = "provision", global = true)]
+    pub federation_policy: FederationPolicy,
+    /// Most argon2 hashes computed at once (default: number of cores).
+    #[arg(long, env = "TESSERA_PASSWORD_CONCURRENCY", global = true)]
+    pub password_concurrency: Option<usize>,
+}
+
+impl Settings {
+    /// Refuses settings that would make the server unsafe or unusable.
+    pub fn check(&self) -> Result<(), String> {
+        let host = self.issuer.host_str().unwrap_or_default();
+        let loopback = host == "localhost"
+            || host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<std::net::IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false);
+        if self.issuer.scheme() != "https" && !(self.issuer.scheme() == "http" && loopback) {
+            return Err(format!(
+                "TESSERA_ISSUER must be an https URL (http is allowed only on a loopback host): got {}",
+                self.issuer
+            ));
+        }
+        if self.issuer.query().is_some() || self.issuer.fragment().is_some() {
+            return Err("TESSERA_ISSUER must not have a query or fragment".into());
+        }
+        if !(1..=60).contains(&self.code_ttl) {
+            return Err("TESSERA_CODE_TTL must be between 1 and 60 seconds".into());
+        }
+        for (name, value) in [
+            ("TESSERA_ACCESS_TOKEN_TTL", self.access_token_ttl),
+            ("TESSERA_ID_TOKEN_TTL", self.id_token_ttl),
+            ("TESSERA_REFRESH_IDLE_SECONDS", self.refresh_idle_seconds),
+            ("TESSERA_REFRESH_ABSOLUTE_SECONDS", self.refresh_absolute_seconds),
+            ("TESSERA_SESSION_SECONDS", self.session_seconds),
+        ] {
+            if value <= 0 {
+                return Err(format!("{name} must be positive"));
+            }
+        }
+        if !(0..=60).contains(&self.refresh_grace_seconds) {
+            return Err("TESSERA_REFRESH_GRACE_SECONDS must be between 0 and 60".into());
+        }
+        Ok(())
+    }
+
+    /// The issuer as it appears in `iss`: no trailing slash.
+    pub fn issuer_str(&self) -> String {
+        self.issuer.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// An absolute URL under the issuer.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer_str(), path)
+    }
+
+    pub fn https(&self) -> bool {
+        self.issuer.scheme() == "https"
+    }
+
+    pub fn default_audience(&self) -> String {
+        self.access_token_audience.clone().unwrap_or_else(|| self.issuer_str())
+    }
+}

@@ -1,0 +1,34 @@
+//! Internal failures: opaque to the client, logged once with their cause.
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+    #[error("jwt: {0}")]
+    Jwt(#[from] crate::jose::jwt::JwtError),
+    #[error("session: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn log(&self) {
+        tracing::error!(error = %self, "internal error");
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Html("<!doctype html><title>Error</title><p>Something went wrong on our side. Please try again.</p>"),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,162 @@
+//! Signing keys: generated into the keys directory on first start, loaded on every later one.
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use josekit::jwk::{Jwk, KeyPair};
+use josekit::jws::alg::ecdsa::{EcdsaJwsSigner, EcdsaJwsVerifier};
+use josekit::jws::alg::rsassa::{RsassaJwsSigner, RsassaJwsVerifier};
+use josekit::jws::{ES256, RS256};
+
+use crate::config::SigningAlg;
+
+const RSA_FILE: &str = "rs256-private.pem";
+const EC_FILE: &str = "es256-private.pem";
+const PEPPER_FILE: &str = "client-secret-pepper";
+
+/// Everything the server signs with, plus the pre-serialized JWKS document.
+pub struct Keys {
+    pub rs256: RsaKey,
+    pub es256: EcKey,
+    /// The `jwks_uri` document, serialized once.
+    pub jwks_json: bytes::Bytes,
+    /// Key of the client-secret HMAC (see `secrets::client_secret_hash`).
+    pub client_secret_pepper: Vec<u8>,
+}
+
+pub struct RsaKey {
+    pub kid: String,
+    pub signer: RsassaJwsSigner,
+    pub verifier: RsassaJwsVerifier,
+}
+
+pub struct EcKey {
+    pub kid: String,
+    pub signer: EcdsaJwsSigner,
+    pub verifier: EcdsaJwsVerifier,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("keys directory {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("key file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Keys {
+    /// Loads the keys in `dir`, generating (and writing, mode 0600) any that are missing.
+    pub fn load_or_generate(dir: &Path) -> Result<Keys, KeyError> {
+        std::fs::create_dir_all(dir).map_err(|source| KeyError::Io { path: dir.into(), source })?;
+        let rsa_pem = read_or_create(&dir.join(RSA_FILE), || {
+            RS256.generate_key_pair(2048).map(|k| k.to_pem_private_key())
+        })?;
+        let ec_pem = read_or_create(&dir.join(EC_FILE), || {
+            ES256.generate_key_pair().map(|k| k.to_pem_private_key())
+        })?;
+        let pepper_b64 = read_or_create(&dir.join(PEPPER_FILE), || {
+            Ok(crate::secrets::random_token(32).into_bytes())
+        })?;
+        let invalid = |file: &str, e: &dyn std::fmt::Display| KeyError::Invalid {
+            path: dir.join(file),
+            message: e.to_string(),
+        };
+        let client_secret_pepper = URL_SAFE_NO_PAD
+            .decode(String::from_utf8_lossy(&pepper_b64).trim())
+            .map_err(|e| invalid(PEPPER_FILE, &e))?;
+
+        let rsa_pair = RS256.key_pair_from_pem(&rsa_pem).map_err(|e| invalid(RSA_FILE, &e))?;
+        let rsa_public = rsa_pair.to_jwk_public_key();
+        let rsa_kid = thumbprint(&rsa_public, &["e", "kty", "n"]);
+        let mut rs256 = RsaKey {
+            kid: rsa_kid.clone(),
+            signer: RS256.signer_from_pem(&rsa_pem).map_err(|e| invalid(RSA_FILE, &e))?,
+            verifier: RS256.verifier_from_jwk(&rsa_public).map_err(|e| invalid(RSA_FILE, &e))?,
+        };
+        rs256.signer.set_key_id(&rsa_kid);
+
+        let ec_pair = ES256.key_pair_from_pem(&ec_pem).map_err(|e| invalid(EC_FILE, &e))?;
+        let ec_public = ec_pair.to_jwk_public_key();
+        let ec_kid = thumbprint(&ec_public, &["crv", "kty", "x", "y"]);
+        let mut es256 = EcKey {
+            kid: ec_kid.clone(),
+            signer: ES256.signer_from_pem(&ec_pem).map_err(|e| invalid(EC_FILE, &e))?,
+            verifier: ES256.verifier_from_jwk(&ec_public).map_err(|e| invalid(EC_FILE, &e))?,
+        };
+        es256.signer.set_key_id(&ec_kid);
+
+        let jwks = serde_json::json!({ "keys": [
+            public_jwk(&rsa_public, &rsa_kid, "RS256"),
+            public_jwk(&ec_public, &ec_kid, "ES256"),
+        ]});
+        Ok(Keys {
+            rs256,
+            es256,
+            jwks_json: bytes::Bytes::from(jwks.to_string()),
+            client_secret_pepper,
+        })
+    }
+
+    pub fn kid(&self, alg: SigningAlg) -> &str {
+        match alg {
+            SigningAlg::Rs256 => &self.rs256.kid,
+            SigningAlg::Es256 => &self.es256.kid,
+        }
+    }
+}
+
+/// Public members only, with `kid`, `use` and `alg`.
+fn public_jwk(public: &Jwk, kid: &str, alg: &str) -> serde_json::Value {
+    let mut map: serde_json::Map<String, serde_json::Value> = public.as_ref().clone();
+    for private in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
+        map.remove(private);
+    }
+    map.insert("kid".into(), kid.into());
+    map.insert("use".into(), "sig".into());
+    map.insert("alg".into(), alg.into());
+    serde_json::Value::Object(map)
+}
+
+/// RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order.
+fn thumbprint(public: &Jwk, members: &[&str]) -> String {
+    let canonical: std::collections::BTreeMap<&str, &serde_json::Value> = members
+        .iter()
+        .filter_map(|m| public.parameter(m).map(|v| (*m, v)))
+        .collect();
+    let json = serde_json::to_string(&canonical).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, json.as_bytes()))
+}
+
+fn read_or_create(
+    path: &Path,
+    generate: impl FnOnce() -> Result<Vec<u8>, josekit::JoseError>,
+) -> Result<Vec<u8>, KeyError> {
+    match std::fs::read(path) {
+        Ok(bytes) => return Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => return Err(KeyError::Io { path: path.into(), source }),
+    }
+    let bytes = generate().map_err(|e| KeyError::Invalid {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
+    write_private(path, &bytes)?;
+    tracing::info!(path = %path.display(), "generated a new key");
+    Ok(bytes)
+}
+
+/// Writes a private file with mode 0600, refusing to overwrite one another process just made.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let io = |source| KeyError::Io { path: path.into(), source };
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)
+}

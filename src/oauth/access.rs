@@ -1,0 +1,40 @@
+//! Checking an access token presented back to us (userinfo, introspection): signature by our
+//! key, `typ`, issuer, expiry, and that neither it nor its family has been revoked.
+use serde_json::{Map, Value};
+
+use super::tokens::FAMILY_CLAIM;
+use crate::error::AppError;
+use crate::jose::jwt;
+use crate::state::AppState;
+use crate::storage::families;
+
+pub enum Checked {
+    Active(Map<String, Value>),
+    Inactive(&'static str),
+}
+
+pub async fn check(state: &AppState, token: &str) -> Result<Checked, AppError> {
+    let claims = match jwt::verify(&state.keys, token, "at+jwt") {
+        Ok(claims) => claims,
+        Err(_) => return Ok(Checked::Inactive("the access token is malformed or its signature is invalid")),
+    };
+    let now = state.clock.now();
+    let iss_ok = claims.get("iss").and_then(Value::as_str) == Some(state.settings.issuer_str().as_str());
+    let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+    if !iss_ok {
+        return Ok(Checked::Inactive("the access token was not issued here"));
+    }
+    if now >= exp {
+        return Ok(Checked::Inactive("the access token has expired"));
+    }
+    let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
+    if families::is_jti_revoked(&state.db, jti).await? {
+        return Ok(Checked::Inactive("the access token has been revoked"));
+    }
+    if let Some(family) = claims.get(FAMILY_CLAIM).and_then(Value::as_str) {
+        if !families::is_family_live(&state.db, family).await? {
+            return Ok(Checked::Inactive("the access token has been revoked"));
+        }
+    }
+    Ok(Checked::Active(claims))
+}

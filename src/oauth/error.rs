@@ -1,0 +1,185 @@
+//! Protocol errors: one closed set of RFC error codes, rendered in one place — as RFC 6749
+//! §5.2 JSON, as an RFC 6750 §3 Bearer challenge, or as an authorization-response redirect
+//! (RFC 6749 §4.1.2.1 with RFC 9207 `iss`).
+use std::borrow::Cow;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedTokenType,
+    InvalidScope,
+    InvalidTarget,
+    AccessDenied,
+    UnsupportedResponseType,
+    ServerError,
+    TemporarilyUnavailable,
+    LoginRequired,
+    ConsentRequired,
+    InteractionRequired,
+    InvalidToken,
+    InsufficientScope,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::InteractionRequired => "interaction_required",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// An OAuth error with a human-readable description. Never carries secrets.
+#[derive(Clone, Debug)]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: Cow<'static, str>,
+}
+
+pub type OAuthResult<T> = Result<T, OAuthError>;
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        OAuthError { code, description: description.into() }
+    }
+    pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, d)
+    }
+    pub fn invalid_client(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidClient, d)
+    }
+    pub fn invalid_grant(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, d)
+    }
+    pub fn invalid_scope(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidScope, d)
+    }
+    pub fn unauthorized_client(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::UnauthorizedClient, d)
+    }
+    pub fn invalid_token(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidToken, d)
+    }
+    pub fn server_error() -> Self {
+        Self::new(ErrorCode::ServerError, "the server could not complete the request")
+    }
+
+    fn body(&self) -> String {
+        serde_json::json!({ "error": self.code.as_str(), "error_description": self.description })
+            .to_string()
+    }
+
+    /// RFC 6750 §3: the Bearer challenge for a protected resource (userinfo). A request with
+    /// no token at all gets the bare challenge without an error code.
+    pub fn into_bearer_response(self, token_present: bool) -> Response {
+        let challenge = if !token_present && self.code == ErrorCode::InvalidRequest {
+            r#"Bearer realm="tessera""#.to_string()
+        } else {
+            format!(
+                r#"Bearer realm="tessera", error="{}", error_description="{}""#,
+                self.code.as_str(),
+                self.description.replace(['"', '\\'], "'")
+            )
+        };
+        let status = if token_present || self.code != ErrorCode::InvalidRequest {
+            self.code.status()
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        let mut response = (status, json_headers(), self.body()).into_response();
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+fn json_headers() -> [(header::HeaderName, HeaderValue); 3] {
+    [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (header::PRAGMA, HeaderValue::from_static("no-cache")),
+    ]
+}
+
+/// RFC 6749 §5.2 JSON; `invalid_client` is 401 with a Basic challenge (§5.2 allows it for
+/// every authentication scheme the server supports).
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let mut response = (self.code.status(), json_headers(), self.body()).into_response();
+        if self.code == ErrorCode::InvalidClient {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="tessera""#));
+        }
+        response
+    }
+}
+
+/// Internal failures become an opaque `server_error`; the cause was logged by `AppError`.
+impl From<AppError> for OAuthError {
+    fn from(error: AppError) -> Self {
+        error.log();
+        OAuthError::server_error()
+    }
+}
+
+impl From<sea_orm::DbErr> for OAuthError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        OAuthError::from(AppError::from(error))
+    }
+}
+
+/// The authorization response's error redirect: `error`, `error_description`, `state`, `iss`.
+pub fn error_redirect_url(redirect_uri: &str, error: &OAuthError, state: Option<&str>, iss: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("error", error.code.as_str()),
+        ("error_description", &error.description),
+    ];
+    if let Some(state) = state {
+        pairs.push(("state", state));
+    }
+    pairs.push(("iss", iss));
+    append_query(redirect_uri, &pairs)
+}
+
+/// Appends parameters to a URI that may already carry a query (RFC 6749 §3.1.2).
+pub fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let encoded = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{encoded}")
+}

@@ -1,0 +1,44 @@
+//! `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients only, scopes
+//! within the client's allowed scopes, no refresh token, no ID token, no database write.
+use super::audience;
+use crate::oauth::error::{OAuthError, OAuthResult};
+use crate::oauth::params::{Params, Scopes};
+use crate::oauth::tokens::{self, AccessGrant, TokenResponse};
+use crate::state::AppState;
+use crate::storage::clients::{AuthMethod, Client};
+
+pub async fn handle(state: &AppState, client: &Client, params: &Params) -> OAuthResult<TokenResponse> {
+    if client.public || client.auth_method == AuthMethod::None || !client.allows_grant("client_credentials") {
+        return Err(OAuthError::unauthorized_client("the client may not use the client_credentials grant"));
+    }
+    let allowed = client.scopes.without("openid").without("offline_access");
+    let scope = match params.get("scope") {
+        None => allowed,
+        Some(requested) => {
+            let requested = Scopes::parse(requested)?;
+            if !requested.is_subset(&allowed) {
+                return Err(OAuthError::invalid_scope("the requested scope exceeds what the client may request"));
+            }
+            requested
+        }
+    };
+    let aud = audience(&state.settings, params)?;
+    let now = state.clock.now();
+    let grant = AccessGrant {
+        subject: &client.client_id,
+        client_id: &client.client_id,
+        scope: &scope,
+        audience: aud,
+        family_id: None,
+        auth_time: None,
+    };
+    let access_token = tokens::access_token(state, &grant, now).map_err(crate::error::AppError::from)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.settings.access_token_ttl,
+        scope: scope.to_string(),
+        refresh_token: None,
+        id_token: None,
+    })
+}

@@ -1,0 +1,203 @@
+//! Parsing of protocol parameters: strict `application/x-www-form-urlencoded` (no duplicates,
+//! valid UTF-8, bounded sizes) and newtypes that can only hold valid values.
+use std::collections::{BTreeSet, HashMap};
+
+use axum::extract::FromRequest;
+use axum::http::{header, Request};
+use percent_encoding::percent_decode;
+
+use super::error::{OAuthError, OAuthResult};
+
+const MAX_PARAMS: usize = 64;
+const MAX_VALUE_LEN: usize = 8192;
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Protocol parameters, each present at most once. Empty values count as absent (RFC 6749 §3.1).
+#[derive(Debug, Default)]
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// Parses an urlencoded string. Duplicates, invalid UTF-8 and oversized values are
+    /// `invalid_request` (RFC 6749 §3.1, §3.2: parameters MUST NOT be included more than once).
+    pub fn parse(raw: &[u8]) -> OAuthResult<Params> {
+        let mut map = HashMap::new();
+        for pair in raw.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+            if map.len() >= MAX_PARAMS {
+                return Err(OAuthError::invalid_request("too many parameters"));
+            }
+            let (name, value) = match pair.iter().position(|b| *b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &b""[..]),
+            };
+            let name = decode(name)?;
+            let value = decode(value)?;
+            if value.len() > MAX_VALUE_LEN || name.len() > 128 {
+                return Err(OAuthError::invalid_request(format!("parameter {name:.40} is too long")));
+            }
+            if value.is_empty() {
+                continue;
+            }
+            if map.insert(name.clone(), value).is_some() {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter {name:.40} is included more than once"
+                )));
+            }
+        }
+        Ok(Params(map))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub fn require(&self, name: &str) -> OAuthResult<&str> {
+        self.get(name)
+            .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter {name}")))
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+}
+
+fn decode(raw: &[u8]) -> OAuthResult<String> {
+    let plus_as_space: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+    let bytes: Vec<u8> = percent_decode(&plus_as_space).collect();
+    String::from_utf8(bytes).map_err(|_| OAuthError::invalid_request("parameters must be valid UTF-8"))
+}
+
+/// A POST body of `application/x-www-form-urlencoded` parameters; anything else is
+/// `invalid_request` as JSON, never axum's plain-text rejection.
+pub struct FormParams(pub Params);
+
+impl<S: Send + Sync> FromRequest<S> for FormParams {
+    type Rejection = OAuthError;
+
+    async fn from_request(req: Request<axum::body::Body>, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_form(req.headers()) {
+            return Err(OAuthError::invalid_request(
+                "the request body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| OAuthError::invalid_request("the request body is too large or unreadable"))?;
+        Params::parse(&body).map(FormParams)
+    }
+}
+
+pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .unwrap_or(false)
+}
+
+/// A set of scope tokens (RFC 6749 §3.3).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scopes(pub BTreeSet<String>);
+
+impl Scopes {
+    pub fn parse(value: &str) -> OAuthResult<Scopes> {
+        let mut set = BTreeSet::new();
+        for token in value.split(' ').filter(|t| !t.is_empty()) {
+            let valid = token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+            if !valid || token.len() > 256 {
+                return Err(OAuthError::invalid_scope("malformed scope value"));
+            }
+            set.insert(token.to_string());
+        }
+        Ok(Scopes(set))
+    }
+
+    /// From a stored, space-separated value (already validated when written).
+    pub fn from_stored(value: &str) -> Scopes {
+        Scopes(value.split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect())
+    }
+
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.contains(scope)
+    }
+
+    pub fn is_subset(&self, other: &Scopes) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    pub fn without(&self, scope: &str) -> Scopes {
+        Scopes(self.0.iter().filter(|s| *s != scope).cloned().collect())
+    }
+
+    pub fn union(&self, other: &Scopes) -> Scopes {
+        Scopes(self.0.union(&other.0).cloned().collect())
+    }
+}
+
+impl std::fmt::Display for Scopes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let joined: Vec<&str> = self.iter().collect();
+        f.write_str(&joined.join(" "))
+    }
+}
+
+/// RFC 7636 §4.1/4.2 charset and length: 43–128 unreserved characters.
+fn is_pkce_value(value: &str) -> bool {
+    (43..=128).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// An S256 `code_challenge` (RFC 7636 §4.2).
+#[derive(Clone, Debug)]
+pub struct CodeChallenge(pub String);
+
+impl CodeChallenge {
+    pub fn parse(value: &str) -> OAuthResult<Self> {
+        if is_pkce_value(value) {
+            Ok(CodeChallenge(value.to_string()))
+        } else {
+            Err(OAuthError::invalid_request("code_challenge must be 43-128 unreserved characters"))
+        }
+    }
+}
+
+/// A `code_verifier` (RFC 7636 §4.1).
+pub struct CodeVerifier(String);
+
+impl CodeVerifier {
+    pub fn parse(value: &str) -> OAuthResult<Self> {
+        if is_pkce_value(value) {
+            Ok(CodeVerifier(value.to_string()))
+        } else {
+            Err(OAuthError::invalid_grant("code_verifier must be 43-128 unreserved characters"))
+        }
+    }
+
+    /// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, compared in constant time.
+    pub fn matches(&self, challenge: &str) -> bool {
+        use base64::Engine;
+        let digest = ring::digest::digest(&ring::digest::SHA256, self.0.as_bytes());
+        let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+        crate::secrets::constant_time_eq(&computed, challenge)
+    }
+}
+
+/// A redirect URI fit for registration: absolute, no fragment (RFC 6749 §3.1.2).
+pub fn validate_redirect_uri(value: &str) -> Result<(), String> {
+    let url = url::Url::parse(value).map_err(|e| format!("{value} is not an absolute URI: {e}"))?;
+    if url.fragment().is_some() {
+        return Err(format!("{value} must not contain a fragment"));
+    }
+    if url.cannot_be_a_base() && url.scheme() != "urn" {
+        return Err(format!("{value} is not a usable redirect URI"));
+    }
+    Ok(())
+}

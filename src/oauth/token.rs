@@ -1,0 +1,35 @@
+//! The token endpoint (RFC 6749 §3.2): parse the form, authenticate the client, dispatch on
+//! `grant_type`.
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::client_auth;
+use super::error::{ErrorCode, OAuthError, OAuthResult};
+use super::grants;
+use super::params::FormParams;
+use crate::state::AppState;
+
+pub const PATH: &str = "/token";
+
+pub async fn handler(State(state): State<AppState>, headers: HeaderMap, FormParams(params): FormParams) -> OAuthResult<Response> {
+    let grant_type = params.require("grant_type")?.to_string();
+    let client = client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH)).await?;
+    let response = match grant_type.as_str() {
+        "authorization_code" => grants::authorization_code::handle(&state, &client, &params).await?,
+        "refresh_token" => grants::refresh_token::handle(&state, &client, &params).await?,
+        "client_credentials" => grants::client_credentials::handle(&state, &client, &params).await?,
+        _ => return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "unsupported grant_type")),
+    };
+    Ok(no_store(Json(response)))
+}
+
+/// RFC 6749 §5.1: token responses must not be cached.
+pub fn no_store(body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}

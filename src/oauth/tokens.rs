@@ -1,0 +1,117 @@
+//! Minting the tokens the server hands out: RFC 9068 JWT access tokens, OIDC ID tokens, and
+//! opaque refresh tokens.
+use serde_json::{json, Map, Value};
+
+use super::params::Scopes;
+use crate::config::SigningAlg;
+use crate::jose::jwt::{self, JwtError};
+use crate::state::AppState;
+use crate::storage::users::User;
+
+/// Who and what an access token is for.
+pub struct AccessGrant<'a> {
+    /// The user's id, or the client's id for client credentials.
+    pub subject: &'a str,
+    pub client_id: &'a str,
+    pub scope: &'a Scopes,
+    pub audience: String,
+    /// The token family the token descends from (revoking it revokes the token).
+    pub family_id: Option<&'a str>,
+    pub auth_time: Option<i64>,
+}
+
+/// Signs an RFC 9068 access token; needs no database write.
+pub fn access_token(state: &AppState, grant: &AccessGrant<'_>, now: i64) -> Result<String, JwtError> {
+    let settings = &state.settings;
+    let mut claims = Map::new();
+    claims.insert("iss".into(), settings.issuer_str().into());
+    claims.insert("sub".into(), grant.subject.into());
+    claims.insert("aud".into(), grant.audience.clone().into());
+    claims.insert("exp".into(), (now + settings.access_token_ttl).into());
+    claims.insert("iat".into(), now.into());
+    claims.insert("jti".into(), crate::secrets::random_token(16).into());
+    claims.insert("client_id".into(), grant.client_id.into());
+    claims.insert("scope".into(), grant.scope.to_string().into());
+    if let Some(auth_time) = grant.auth_time {
+        claims.insert("auth_time".into(), auth_time.into());
+    }
+    if let Some(family) = grant.family_id {
+        claims.insert(FAMILY_CLAIM.into(), family.into());
+    }
+    jwt::sign(&state.keys, settings.access_token_alg, "at+jwt", claims)
+}
+
+/// Private claim naming the token family of a user-bound access token.
+pub const FAMILY_CLAIM: &str = "tsr_fam";
+
+/// Claims about the user that `scopes` allow (OIDC Core §5.4).
+pub fn user_claims(user: &User, scopes: &Scopes) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), user.id.clone().into());
+    if scopes.contains("profile") {
+        claims.insert("preferred_username".into(), user.username.clone().into());
+        if let Some(name) = &user.name {
+            claims.insert("name".into(), name.clone().into());
+        }
+        claims.insert("updated_at".into(), user.updated_at.into());
+    }
+    if scopes.contains("email") {
+        if let Some(email) = &user.email {
+            claims.insert("email".into(), email.clone().into());
+            claims.insert("email_verified".into(), user.email_verified.into());
+        }
+    }
+    claims
+}
+
+pub struct IdTokenInput<'a> {
+    pub user: &'a User,
+    pub client_id: &'a str,
+    pub alg: SigningAlg,
+    pub scope: &'a Scopes,
+    pub nonce: Option<&'a str>,
+    pub auth_time: i64,
+    pub amr: &'a str,
+    pub idp: Option<&'a str>,
+    pub access_token: &'a str,
+}
+
+/// Signs an ID token (OIDC Core §2, §3.1.3.6) with the client's registered algorithm.
+pub fn id_token(state: &AppState, input: &IdTokenInput<'_>, now: i64) -> Result<String, JwtError> {
+    let mut claims = user_claims(input.user, input.scope);
+    claims.insert("iss".into(), state.settings.issuer_str().into());
+    claims.insert("aud".into(), input.client_id.into());
+    claims.insert("azp".into(), input.client_id.into());
+    claims.insert("exp".into(), (now + state.settings.id_token_ttl).into());
+    claims.insert("iat".into(), now.into());
+    claims.insert("auth_time".into(), input.auth_time.into());
+    if let Some(nonce) = input.nonce {
+        claims.insert("nonce".into(), nonce.into());
+    }
+    claims.insert("at_hash".into(), crate::secrets::left_half_hash(input.access_token).into());
+    claims.insert("amr".into(), json!([input.amr]));
+    if let Some(idp) = input.idp {
+        claims.insert("idp".into(), idp.into());
+    }
+    jwt::sign(&state.keys, input.alg, "JWT", claims)
+}
+
+/// A new opaque refresh token (256 bits) and the hash it is stored under.
+pub fn refresh_token() -> (String, String) {
+    let value = crate::secrets::random_token(32);
+    let hash = crate::secrets::token_hash(&value);
+    (value, hash)
+}
+
+/// The token endpoint's successful response (RFC 6749 §5.1).
+#[derive(serde::Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}

@@ -1,0 +1,72 @@
+//! The UserInfo endpoint (OIDC Core §5.3) as an RFC 6750 protected resource.
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::Value;
+
+use super::access::{self, Checked};
+use super::error::{ErrorCode, OAuthError};
+use super::params::{is_form, Params};
+use super::token::no_store;
+use crate::state::AppState;
+use crate::storage::users;
+
+pub const PATH: &str = "/userinfo";
+
+pub async fn handler(State(state): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+    let token = match bearer_token(&method, &headers, &body) {
+        Ok(token) => token,
+        Err((error, present)) => return error.into_bearer_response(present),
+    };
+    match claims(&state, &token).await {
+        Ok(claims) => no_store(Json(Value::Object(claims))),
+        Err(error) if error.code == ErrorCode::ServerError => error.into_response(),
+        Err(error) => error.into_bearer_response(true),
+    }
+}
+
+/// RFC 6750 §2.1 (header) or §2.2 (form body); exactly one of them.
+fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, (OAuthError, bool)> {
+    let from_header = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => {
+            let value = value.to_str().map_err(|_| (OAuthError::invalid_request("malformed Authorization header"), true))?;
+            match value.split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                    Some(token.trim().to_string())
+                }
+                _ => return Err((OAuthError::invalid_request("the Authorization header must use the Bearer scheme"), false)),
+            }
+        }
+    };
+    let from_body = if *method == Method::POST && is_form(headers) {
+        let params = Params::parse(body).map_err(|e| (e, true))?;
+        params.get("access_token").map(str::to_string)
+    } else {
+        None
+    };
+    match (from_header, from_body) {
+        (Some(_), Some(_)) => Err((OAuthError::invalid_request("present the access token only once"), true)),
+        (Some(token), None) | (None, Some(token)) => Ok(token),
+        (None, None) => Err((OAuthError::invalid_request("an access token is required"), false)),
+    }
+}
+
+async fn claims(state: &AppState, token: &str) -> Result<serde_json::Map<String, Value>, OAuthError> {
+    let claims = match access::check(state, token).await? {
+        Checked::Active(claims) => claims,
+        Checked::Inactive(reason) => return Err(OAuthError::invalid_token(reason)),
+    };
+    let scope = super::params::Scopes::from_stored(claims.get("scope").and_then(Value::as_str).unwrap_or_default());
+    if !scope.contains("openid") {
+        return Err(OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the openid scope"));
+    }
+    let sub = claims.get("sub").and_then(Value::as_str).unwrap_or_default();
+    let user = users::find(&state.db, sub).await?.filter(|u| !u.disabled);
+    let Some(user) = user else {
+        return Err(OAuthError::invalid_token("the user is no longer active"));
+    };
+    Ok(super::tokens::user_claims(&user, &scope))
+}

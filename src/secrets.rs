@@ -1,0 +1,56 @@
+//! Random values, hashes of stored tokens, and the constant-time secret check.
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// A value that never prints itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `bytes` random bytes from the OS CSPRNG, base64url without padding.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // SystemRandom only fails if the OS has no entropy source, which we cannot run without.
+    if SystemRandom::new().fill(&mut buf).is_err() {
+        panic!("the operating system's random number generator failed");
+    }
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// SHA-256 of a bearer value (code, refresh token), as stored in the database. These values
+/// carry 256 bits of entropy, so a fast unsalted hash cannot be reversed.
+pub fn token_hash(value: &str) -> String {
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, value.as_bytes()))
+}
+
+/// Keyed hash of a generated client secret (HMAC-SHA256 under the server's pepper): a stolen
+/// database alone yields neither the secret nor a way to test guesses, and checking costs
+/// microseconds instead of a password hash.
+pub fn client_secret_hash(pepper: &[u8], secret: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, pepper);
+    URL_SAFE_NO_PAD.encode(ring::hmac::sign(&key, secret.as_bytes()))
+}
+
+/// Constant-time equality of two strings (length is not secret).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Left half of SHA-256, base64url: `at_hash` and `c_hash` for RS256 and ES256.
+pub fn left_half_hash(value: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+}

@@ -1,0 +1,93 @@
+//! Authorization codes: stored by hash, redeemed once.
+use entity::authorization_codes::{self, ActiveModel, Column, Entity};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+
+use super::families::{self, NewFamily};
+
+pub type Code = authorization_codes::Model;
+
+pub async fn insert(db: &impl ConnectionTrait, code: Code) -> Result<(), DbErr> {
+    let model = ActiveModel {
+        code_hash: Set(code.code_hash),
+        client_id: Set(code.client_id),
+        user_id: Set(code.user_id),
+        redirect_uri: Set(code.redirect_uri),
+        scope: Set(code.scope),
+        nonce: Set(code.nonce),
+        code_challenge: Set(code.code_challenge),
+        auth_time: Set(code.auth_time),
+        amr: Set(code.amr),
+        idp: Set(code.idp),
+        expires_at: Set(code.expires_at),
+        used_at: Set(None),
+        family_id: Set(None),
+    };
+    Entity::insert(model).exec(db).await.map(|_| ())
+}
+
+pub async fn find(db: &impl ConnectionTrait, code_hash: &str) -> Result<Option<Code>, DbErr> {
+    if code_hash.is_empty() {
+        return Ok(None);
+    }
+    Entity::find_by_id(code_hash.to_string()).one(db).await
+}
+
+/// Redeems a code exactly once: in one transaction the code is marked used only if it was
+/// unused (a conditional update, so two instances racing on one code get one winner) and
+/// the token family for what it issues is created. Returns the family id, or `None` if the
+/// code had already been used — the caller then treats it as a replay.
+pub async fn redeem(
+    db: &sea_orm::DatabaseConnection,
+    code: &Code,
+    now: i64,
+    family_expires_at: i64,
+) -> Result<Option<String>, DbErr> {
+    let family_id = crate::secrets::random_token(16);
+    let txn = db.begin().await?;
+    let updated = Entity::update_many()
+        .col_expr(Column::UsedAt, Expr::value(now))
+        .col_expr(Column::FamilyId, Expr::value(family_id.clone()))
+        .filter(Column::CodeHash.eq(code.code_hash.as_str()))
+        .filter(Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    families::insert_family(
+        &txn,
+        NewFamily {
+            id: family_id.clone(),
+            client_id: code.client_id.clone(),
+            user_id: code.user_id.clone(),
+            scope: code.scope.clone(),
+            auth_time: code.auth_time,
+            amr: code.amr.clone(),
+            idp: code.idp.clone(),
+            expires_at: family_expires_at,
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Some(family_id))
+}
+
+/// A used code was presented again: revoke every token it issued (RFC 6749 §4.1.2).
+pub async fn revoke_issued(db: &impl ConnectionTrait, code_hash: &str, now: i64) -> Result<(), DbErr> {
+    if let Some(code) = find(db, code_hash).await? {
+        if let Some(family) = &code.family_id {
+            families::revoke_family(db, family, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes codes that expired more than a day ago (replays of older codes are harmless:
+/// their tokens have long expired or been rotated).
+pub async fn purge_expired(db: &impl ConnectionTrait, now: i64) -> Result<u64, DbErr> {
+    let result = Entity::delete_many().filter(Column::ExpiresAt.lt(now - 86_400)).exec(db).await?;
+    Ok(result.rows_affected)
+}

@@ -1,0 +1,34 @@
+//! Consents: the scopes a user granted a client, remembered for next time.
+use entity::consents::{ActiveModel, Column, Entity};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+
+use crate::oauth::params::Scopes;
+
+pub async fn find(db: &impl ConnectionTrait, user_id: &str, client_id: &str) -> Result<Scopes, DbErr> {
+    Ok(Entity::find_by_id((user_id.to_string(), client_id.to_string()))
+        .one(db)
+        .await?
+        .map(|c| Scopes::from_stored(&c.scope))
+        .unwrap_or_default())
+}
+
+/// Adds `scopes` to what the user already granted the client.
+pub async fn grant(db: &impl ConnectionTrait, user_id: &str, client_id: &str, scopes: &Scopes, now: i64) -> Result<(), DbErr> {
+    let all = find(db, user_id, client_id).await?.union(scopes);
+    let model = ActiveModel {
+        user_id: Set(user_id.to_string()),
+        client_id: Set(client_id.to_string()),
+        scope: Set(all.to_string()),
+        updated_at: Set(now),
+    };
+    Entity::insert(model)
+        .on_conflict(
+            OnConflict::columns([Column::UserId, Column::ClientId])
+                .update_columns([Column::Scope, Column::UpdatedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,63 @@
+//! Storage over SeaORM, one module per aggregate; the only users of `entity::`. Rules that
+//! must hold across instances (single-use codes, refresh rotation) are enforced here by
+//! conditional updates inside transactions.
+pub mod clients;
+pub mod codes;
+pub mod consents;
+pub mod families;
+pub mod sessions;
+pub mod upstreams;
+pub mod users;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+pub use sea_orm::DatabaseConnection as Db;
+
+/// Opens the database. A SQLite file is created if missing and runs in WAL mode with
+/// `synchronous=NORMAL` (durable across process crashes, fast commits) and a busy timeout so
+/// that concurrent writers queue instead of failing.
+pub async fn connect(url: &str, pool_size: Option<u32>) -> Result<DatabaseConnection, DbErr> {
+    let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
+    let is_sqlite = url.starts_with("sqlite:");
+    let url = if is_sqlite && !url.contains("mode=") && !url.contains(":memory:") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}mode=rwc")
+    } else {
+        url.to_string()
+    };
+    let mut options = ConnectOptions::new(url);
+    let default_pool = if is_sqlite { (cores * 4).max(8) } else { (cores * 8).max(16) };
+    options
+        .max_connections(pool_size.unwrap_or(default_pool))
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    options.map_sqlx_sqlite_opts(|opts| {
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+        opts.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .create_if_missing(true)
+    });
+    Database::connect(options).await
+}
+
+/// Applies pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Joins a list for a space-separated column.
+pub(crate) fn join(values: &[String]) -> String {
+    values.join(" ")
+}
+
+/// Splits a space-separated column.
+pub(crate) fn split(value: &str) -> Vec<String> {
+    value.split(' ').filter(|v| !v.is_empty()).map(str::to_string).collect()
+}

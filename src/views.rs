@@ -1,0 +1,67 @@
+//! askama templates, one struct per `templates/*.html`; autoescaping is on for all of them.
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::error::AppError;
+
+/// A button on the login page that starts login through an upstream provider.
+pub struct UpstreamButton {
+    pub href: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub client_name: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+    pub password_login: bool,
+    pub upstreams: Vec<UpstreamButton>,
+}
+
+pub struct ScopeLine {
+    pub name: String,
+    pub description: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    pub client_name: &'a str,
+    pub client_id: &'a str,
+    pub username: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub scopes: Vec<ScopeLine>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+/// Renders a page with `Cache-Control: no-store` (pages carry CSRF tokens and user data).
+pub fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+/// An error page for a request we cannot safely redirect back (unknown client, unregistered
+/// redirect URI, expired login link).
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    page(status, &ErrorPage { title, message })
+}
+
+pub const STYLESHEET: &str = include_str!("../templates/tessera.css");
