@@ -31,13 +31,16 @@ pub fn router(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::seconds(
-            state.settings.session_seconds,
-        )));
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::seconds(state.settings.session_seconds),
+        ));
 
     // Pages that use the browser session.
     let browser = Router::new()
-        .route(authorize::PATH, get(authorize::handler).post(authorize::handler))
+        .route(
+            authorize::PATH,
+            get(authorize::handler).post(authorize::handler),
+        )
         .route("/login", get(login::show).post(login::submit))
         .route("/consent", get(consent::show).post(consent::submit))
         .merge(crate::federation::routes())
@@ -45,11 +48,20 @@ pub fn router(state: AppState) -> Router {
 
     // Protocol endpoints that never touch the session.
     let api = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
-        .route("/.well-known/oauth-authorization-server", get(discovery::oauth_authorization_server))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::oauth_authorization_server),
+        )
         .route(discovery::JWKS_PATH, get(discovery::jwks))
         .route(token::PATH, axum::routing::post(token::handler))
-        .route(userinfo::PATH, get(userinfo::handler).post(userinfo::handler))
+        .route(
+            userinfo::PATH,
+            get(userinfo::handler).post(userinfo::handler),
+        )
         .route(introspect::PATH, axum::routing::post(introspect::handler))
         .route(revoke::PATH, axum::routing::post(revoke::handler))
         .route("/assets/tessera.css", get(stylesheet))
@@ -78,7 +90,10 @@ fn security_headers(https: bool) -> Vec<(HeaderName, HeaderValue)> {
         (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),
     ];
     if https {
-        headers.push((header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains")));
+        headers.push((
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
     }
     headers
 }
@@ -86,13 +101,23 @@ fn security_headers(https: bool) -> Vec<(HeaderName, HeaderValue)> {
 async fn stylesheet() -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
         ],
         crate::views::STYLESHEET,
     )
 }
 
 async fn not_found() -> impl IntoResponse {
-    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json")], r#"{"error":"not_found"}"#)
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"error":"not_found"}"#,
+    )
 }

@@ -14,7 +14,11 @@ use crate::storage::clients::{AuthMethod, Client};
 use crate::storage::{self, users};
 
 #[derive(Parser)]
-#[command(name = "tessera", version, about = "An OAuth 2.0 / OpenID Connect authorization server")]
+#[command(
+    name = "tessera",
+    version,
+    about = "An OAuth 2.0 / OpenID Connect authorization server"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -88,36 +92,43 @@ pub enum UserCommand {
     },
 }
 
+/// What `tessera client add` registers.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ClientSpec {
+    #[arg(long)]
+    pub name: String,
+    /// Exact redirect URI (repeatable).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE required).
+    #[arg(long)]
+    pub public: bool,
+    /// Grant type (repeatable): authorization_code, refresh_token, client_credentials.
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
+    /// Allowed scope (repeatable; default: openid profile email offline_access).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// ID-token signing algorithm.
+    #[arg(long, default_value = "RS256")]
+    pub id_token_alg: SigningAlg,
+    /// Token endpoint authentication method (default: client_secret_basic, or none if --public).
+    #[arg(long)]
+    pub auth_method: Option<AuthMethod>,
+    /// The client's public keys for private_key_jwt: a JWKS file path or inline JSON.
+    #[arg(long)]
+    pub jwks: Option<String>,
+    /// Use this client_id instead of a generated one.
+    #[arg(long)]
+    pub client_id: Option<String>,
+}
+
 #[derive(Subcommand)]
 pub enum ClientCommand {
     /// Register a client. A confidential client's secret is printed once and stored hashed.
     Add {
-        #[arg(long)]
-        name: String,
-        /// Exact redirect URI (repeatable).
-        #[arg(long = "redirect-uri")]
-        redirect_uris: Vec<String>,
-        /// A public client (no secret; PKCE required).
-        #[arg(long)]
-        public: bool,
-        /// Grant type (repeatable): authorization_code, refresh_token, client_credentials.
-        #[arg(long = "grant-type")]
-        grant_types: Vec<String>,
-        /// Allowed scope (repeatable; default: openid profile email offline_access).
-        #[arg(long = "scope")]
-        scopes: Vec<String>,
-        /// ID-token signing algorithm.
-        #[arg(long, default_value = "RS256")]
-        id_token_alg: SigningAlg,
-        /// Token endpoint authentication method (default: client_secret_basic, or none if --public).
-        #[arg(long)]
-        auth_method: Option<AuthMethod>,
-        /// The client's public keys for private_key_jwt: a JWKS file path or inline JSON.
-        #[arg(long)]
-        jwks: Option<String>,
-        /// Use this client_id instead of a generated one.
-        #[arg(long)]
-        client_id: Option<String>,
+        #[command(flatten)]
+        spec: ClientSpec,
         #[arg(long)]
         json: bool,
     },
@@ -149,7 +160,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let db = open(&settings).await?;
             drop(db);
-            println!("Database {} is up to date.", crate::server::redact_url(&settings.database_url));
+            println!(
+                "Database {} is up to date.",
+                crate::server::redact_url(&settings.database_url)
+            );
             Ok(())
         }
         Command::User(command) => user(settings, command).await,
@@ -162,8 +176,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 pub async fn open(settings: &Settings) -> anyhow::Result<storage::Db> {
     let db = storage::connect(&settings.database_url, Some(2))
         .await
-        .with_context(|| format!("cannot open the database {}", crate::server::redact_url(&settings.database_url)))?;
-    storage::migrate(&db).await.context("database migration failed")?;
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                crate::server::redact_url(&settings.database_url)
+            )
+        })?;
+    storage::migrate(&db)
+        .await
+        .context("database migration failed")?;
     Ok(db)
 }
 
@@ -171,21 +192,32 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen;
     let issuer = settings.issuer_str();
     let state = crate::server::build_state(settings, Arc::new(SystemClock)).await?;
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(%issuer, %listen, "Tessera is serving");
-    eprintln!("Tessera {} listening on http://{listen} (issuer {issuer})", env!("CARGO_PKG_VERSION"));
+    eprintln!(
+        "Tessera {} listening on http://{listen} (issuer {issuer})",
+        env!("CARGO_PKG_VERSION")
+    );
     eprintln!("Discovery: {issuer}/.well-known/openid-configuration");
-    if users::list(&state.db).await?.is_empty() || storage::clients::list(&state.db).await?.is_empty() {
+    if users::list(&state.db).await?.is_empty()
+        || storage::clients::list(&state.db).await?.is_empty()
+    {
         eprintln!("The database has no users or no clients yet. Create them with:");
         eprintln!("  echo 'a-strong-password' | tessera user add --username alice --email alice@example.com --password-stdin");
         eprintln!("  tessera client add --name 'My app' --redirect-uri http://127.0.0.1:3000/callback --json");
     }
-    crate::server::serve(state, listener).await.context("server failed")
+    crate::server::serve(state, listener)
+        .await
+        .context("server failed")
 }
 
 fn read_password() -> anyhow::Result<Secret> {
     let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).context("cannot read the password from standard input")?;
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read the password from standard input")?;
     let password = input.trim_end_matches(['\n', '\r']).to_string();
     if password.chars().count() < 8 {
         bail!("the password must be at least 8 characters");
@@ -208,23 +240,52 @@ async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
     let db = open(&settings).await?;
     let now = SystemClock.now();
     match command {
-        UserCommand::Add { username, email, email_verified, name, password_stdin, json } => {
+        UserCommand::Add {
+            username,
+            email,
+            email_verified,
+            name,
+            password_stdin,
+            json,
+        } => {
             if !password_stdin {
                 bail!("pass --password-stdin and give the password on standard input (never on the command line)");
             }
-            if username.is_empty() || username.len() > 128 || username.chars().any(char::is_whitespace) {
+            if username.is_empty()
+                || username.len() > 128
+                || username.chars().any(char::is_whitespace)
+            {
                 bail!("the username must be 1-128 characters without spaces");
             }
             if users::find_by_username(&db, &username).await?.is_some() {
                 bail!("a user named {username} already exists");
             }
             let password = read_password()?;
-            let hash = tokio::task::spawn_blocking(move || crate::accounts::password::hash_blocking(&password)).await??;
-            let user = users::insert(&db, users::NewUser { username, email, email_verified, name, password_hash: Some(hash) }, now).await?;
+            let hash = tokio::task::spawn_blocking(move || {
+                crate::accounts::password::hash_blocking(&password)
+            })
+            .await??;
+            let user = users::insert(
+                &db,
+                users::NewUser {
+                    username,
+                    email,
+                    email_verified,
+                    name,
+                    password_hash: Some(hash),
+                },
+                now,
+            )
+            .await?;
             print(
                 json,
                 json!({ "id": user.id, "username": user.username }),
-                &format!("Added user {} (sub {}). They can now sign in at {}.", user.username, user.id, settings.issuer_str()),
+                &format!(
+                    "Added user {} (sub {}). They can now sign in at {}.",
+                    user.username,
+                    user.id,
+                    settings.issuer_str()
+                ),
             );
         }
         UserCommand::List { json } => {
@@ -236,36 +297,65 @@ async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else if list.is_empty() {
-                println!("No users. Add one with: tessera user add --username NAME --password-stdin");
+                println!(
+                    "No users. Add one with: tessera user add --username NAME --password-stdin"
+                );
             } else {
                 for u in list {
                     let state = if u.disabled { " (disabled)" } else { "" };
-                    println!("{}\t{}\t{}{}", u.username, u.id, u.email.unwrap_or_default(), state);
+                    println!(
+                        "{}\t{}\t{}{}",
+                        u.username,
+                        u.id,
+                        u.email.unwrap_or_default(),
+                        state
+                    );
                 }
             }
         }
         UserCommand::Disable { username, json } => {
-            let Some(user) = users::find_by_username(&db, &username).await? else { bail!("no user named {username}") };
+            let Some(user) = users::find_by_username(&db, &username).await? else {
+                bail!("no user named {username}")
+            };
             users::set_disabled(&db, &username, true, now).await?;
             storage::families::revoke_for_user(&db, &user.id, now).await?;
-            print(json, json!({"username": username, "disabled": true}), &format!("Disabled {username}; their sessions and tokens no longer work."));
+            print(
+                json,
+                json!({"username": username, "disabled": true}),
+                &format!("Disabled {username}; their sessions and tokens no longer work."),
+            );
         }
         UserCommand::Enable { username, json } => {
             if !users::set_disabled(&db, &username, false, now).await? {
                 bail!("no user named {username}");
             }
-            print(json, json!({"username": username, "disabled": false}), &format!("Enabled {username}; they can sign in again."));
+            print(
+                json,
+                json!({"username": username, "disabled": false}),
+                &format!("Enabled {username}; they can sign in again."),
+            );
         }
-        UserCommand::SetPassword { username, password_stdin, json } => {
+        UserCommand::SetPassword {
+            username,
+            password_stdin,
+            json,
+        } => {
             if !password_stdin {
                 bail!("pass --password-stdin and give the password on standard input");
             }
             let password = read_password()?;
-            let hash = tokio::task::spawn_blocking(move || crate::accounts::password::hash_blocking(&password)).await??;
+            let hash = tokio::task::spawn_blocking(move || {
+                crate::accounts::password::hash_blocking(&password)
+            })
+            .await??;
             if !users::set_password(&db, &username, &hash, now).await? {
                 bail!("no user named {username}");
             }
-            print(json, json!({"username": username}), &format!("Set a new password for {username}."));
+            print(
+                json,
+                json!({"username": username}),
+                &format!("Set a new password for {username}."),
+            );
         }
     }
     Ok(())
@@ -275,18 +365,10 @@ async fn client(settings: Settings, command: ClientCommand) -> anyhow::Result<()
     let db = open(&settings).await?;
     let now = SystemClock.now();
     match command {
-        ClientCommand::Add { name, redirect_uris, public, grant_types, scopes, id_token_alg, auth_method, jwks, client_id, json } => {
-            let client = new_client(name, redirect_uris, public, grant_types, scopes, id_token_alg, auth_method, jwks, client_id)?;
-            if storage::clients::find(&db, &client.client_id).await?.is_some() {
-                bail!("a client with id {} already exists", client.client_id);
-            }
-            let secret = needs_secret(&client).then(|| random_token(32));
-            let mut client = client;
-            if let Some(secret) = &secret {
-                let keys = crate::jose::keys::Keys::load_or_generate(&settings.keys_dir)?;
-                client.secret_hash = Some(client_secret_hash(&keys.client_secret_pepper, secret));
-            }
-            storage::clients::insert(&db, &client, now).await?;
+        ClientCommand::Add { spec, json } => {
+            let keys = crate::jose::keys::Keys::load_or_generate(&settings.keys_dir)?;
+            let (client, secret) =
+                register_client(&db, &keys.client_secret_pepper, spec, now).await?;
             let value = json!({
                 "client_id": client.client_id,
                 "client_secret": secret,
@@ -295,11 +377,19 @@ async fn client(settings: Settings, command: ClientCommand) -> anyhow::Result<()
                 "grant_types": client.grant_types,
                 "scope": client.scopes.to_string(),
             });
-            let mut text = format!("Registered client {} ({}).\n  client_id: {}\n", client.name, client.auth_method.as_str(), client.client_id);
+            let mut text = format!(
+                "Registered client {} ({}).\n  client_id: {}\n",
+                client.name,
+                client.auth_method.as_str(),
+                client.client_id
+            );
             if let Some(secret) = &secret {
                 text.push_str(&format!("  client_secret: {secret}\nStore the secret now: it is shown only once and cannot be recovered.\n"));
             }
-            text.push_str(&format!("Discovery for your app: {}/.well-known/openid-configuration", settings.issuer_str()));
+            text.push_str(&format!(
+                "Discovery for your app: {}/.well-known/openid-configuration",
+                settings.issuer_str()
+            ));
             print(json, value, &text);
         }
         ClientCommand::List { json } => {
@@ -314,7 +404,13 @@ async fn client(settings: Settings, command: ClientCommand) -> anyhow::Result<()
                 println!("No clients. Register one with: tessera client add --name NAME --redirect-uri URI");
             } else {
                 for c in list {
-                    println!("{}\t{}\t{}\t{}", c.client_id, c.name, c.auth_method.as_str(), c.redirect_uris.join(","));
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        c.client_id,
+                        c.name,
+                        c.auth_method.as_str(),
+                        c.redirect_uris.join(",")
+                    );
                 }
             }
         }
@@ -322,16 +418,28 @@ async fn client(settings: Settings, command: ClientCommand) -> anyhow::Result<()
             if !storage::clients::remove(&db, &client_id, now).await? {
                 bail!("no client with id {client_id}");
             }
-            print(json, json!({"client_id": client_id, "removed": true}), &format!("Removed client {client_id}; its tokens no longer work."));
+            print(
+                json,
+                json!({"client_id": client_id, "removed": true}),
+                &format!("Removed client {client_id}; its tokens no longer work."),
+            );
         }
         ClientCommand::RotateSecret { client_id, json } => {
-            let Some(client) = storage::clients::find(&db, &client_id).await? else { bail!("no client with id {client_id}") };
+            let Some(client) = storage::clients::find(&db, &client_id).await? else {
+                bail!("no client with id {client_id}")
+            };
             if !needs_secret(&client) {
                 bail!("client {client_id} does not authenticate with a secret");
             }
             let keys = crate::jose::keys::Keys::load_or_generate(&settings.keys_dir)?;
             let secret = random_token(32);
-            storage::clients::set_secret_hash(&db, &client_id, &client_secret_hash(&keys.client_secret_pepper, &secret), now).await?;
+            storage::clients::set_secret_hash(
+                &db,
+                &client_id,
+                &client_secret_hash(&keys.client_secret_pepper, &secret),
+                now,
+            )
+            .await?;
             print(
                 json,
                 json!({"client_id": client_id, "client_secret": secret}),
@@ -343,24 +451,52 @@ async fn client(settings: Settings, command: ClientCommand) -> anyhow::Result<()
 }
 
 fn needs_secret(client: &Client) -> bool {
-    matches!(client.auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+    matches!(
+        client.auth_method,
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+    )
 }
 
-#[allow(clippy::too_many_arguments)]
-fn new_client(
-    name: String,
-    redirect_uris: Vec<String>,
-    public: bool,
-    grant_types: Vec<String>,
-    scopes: Vec<String>,
-    id_token_alg: SigningAlg,
-    auth_method: Option<AuthMethod>,
-    jwks: Option<String>,
-    client_id: Option<String>,
-) -> anyhow::Result<Client> {
+/// Validates and stores a client; returns it with its secret (shown once), if it has one.
+pub async fn register_client(
+    db: &storage::Db,
+    pepper: &[u8],
+    spec: ClientSpec,
+    now: i64,
+) -> anyhow::Result<(Client, Option<String>)> {
+    let mut client = new_client(spec)?;
+    if storage::clients::find(db, &client.client_id)
+        .await?
+        .is_some()
+    {
+        bail!("a client with id {} already exists", client.client_id);
+    }
+    let secret = needs_secret(&client).then(|| random_token(32));
+    if let Some(secret) = &secret {
+        client.secret_hash = Some(client_secret_hash(pepper, secret));
+    }
+    storage::clients::insert(db, &client, now).await?;
+    Ok((client, secret))
+}
+
+fn new_client(spec: ClientSpec) -> anyhow::Result<Client> {
+    let ClientSpec {
+        name,
+        redirect_uris,
+        public,
+        grant_types,
+        scopes,
+        id_token_alg,
+        auth_method,
+        jwks,
+        client_id,
+    } = spec;
     use crate::oauth::params::{validate_redirect_uri, Scopes};
     let grant_types = if grant_types.is_empty() {
-        vec!["authorization_code".to_string(), "refresh_token".to_string()]
+        vec![
+            "authorization_code".to_string(),
+            "refresh_token".to_string(),
+        ]
     } else {
         grant_types
     };
@@ -369,7 +505,11 @@ fn new_client(
             bail!("unsupported grant type {g} (use authorization_code, refresh_token or client_credentials)");
         }
     }
-    let auth_method = auth_method.unwrap_or(if public { AuthMethod::None } else { AuthMethod::ClientSecretBasic });
+    let auth_method = auth_method.unwrap_or(if public {
+        AuthMethod::None
+    } else {
+        AuthMethod::ClientSecretBasic
+    });
     if public != (auth_method == AuthMethod::None) {
         bail!("a public client uses --auth-method none, and only a public client may");
     }
@@ -390,23 +530,30 @@ fn new_client(
     } else {
         scopes.join(" ")
     };
-    let scopes = Scopes::parse(&scopes).map_err(|e| anyhow::anyhow!("invalid scope: {}", e.description))?;
+    let scopes =
+        Scopes::parse(&scopes).map_err(|e| anyhow::anyhow!("invalid scope: {}", e.description))?;
     let jwks = match (auth_method, jwks) {
         (AuthMethod::PrivateKeyJwt, Some(jwks)) => {
             let text = if jwks.trim_start().starts_with('{') {
                 jwks
             } else {
-                std::fs::read_to_string(&jwks).with_context(|| format!("cannot read the JWKS file {jwks}"))?
+                std::fs::read_to_string(&jwks)
+                    .with_context(|| format!("cannot read the JWKS file {jwks}"))?
             };
             crate::jose::client_keys::parse_client_jwks(&text).map_err(anyhow::Error::msg)?;
             Some(text)
         }
-        (AuthMethod::PrivateKeyJwt, None) => bail!("private_key_jwt needs --jwks with the client's public keys"),
+        (AuthMethod::PrivateKeyJwt, None) => {
+            bail!("private_key_jwt needs --jwks with the client's public keys")
+        }
         (_, Some(_)) => bail!("--jwks is only for --auth-method private_key_jwt"),
         (_, None) => None,
     };
     let client_id = client_id.unwrap_or_else(|| random_token(16));
-    if client_id.is_empty() || client_id.len() > 128 || client_id.chars().any(|c| c.is_whitespace() || c == ':') {
+    if client_id.is_empty()
+        || client_id.len() > 128
+        || client_id.chars().any(|c| c.is_whitespace() || c == ':')
+    {
         bail!("the client_id must be 1-128 characters without spaces or colons");
     }
     Ok(Client {

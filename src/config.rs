@@ -47,13 +47,28 @@ pub enum FederationPolicy {
 #[derive(Clone, Debug, Args)]
 pub struct Settings {
     /// Public issuer URL; must be https unless its host is loopback.
-    #[arg(long, env = "TESSERA_ISSUER", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_ISSUER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     pub issuer: Url,
     /// Address the server listens on.
-    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub listen: SocketAddr,
     /// Database URL: sqlite://FILE (created if missing) or postgres://...
-    #[arg(long, env = "TESSERA_DATABASE_URL", default_value = "sqlite://tessera.db", global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_DATABASE_URL",
+        default_value = "sqlite://tessera.db",
+        global = true
+    )]
     pub database_url: String,
     /// Directory holding the signing keys (generated on first start).
     #[arg(long, env = "TESSERA_KEYS_DIR", default_value = "keys", global = true)]
@@ -62,10 +77,20 @@ pub struct Settings {
     #[arg(long, env = "TESSERA_DB_POOL_SIZE", global = true)]
     pub db_pool_size: Option<u32>,
     /// Algorithm of JWT access tokens.
-    #[arg(long, env = "TESSERA_ACCESS_TOKEN_ALG", default_value = "ES256", global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_ACCESS_TOKEN_ALG",
+        default_value = "ES256",
+        global = true
+    )]
     pub access_token_alg: SigningAlg,
     /// Access-token lifetime in seconds.
-    #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", default_value_t = 600, global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_ACCESS_TOKEN_TTL",
+        default_value_t = 600,
+        global = true
+    )]
     pub access_token_ttl: i64,
     /// `aud` of access tokens requested without `resource` (default: the issuer).
     #[arg(long, env = "TESSERA_ACCESS_TOKEN_AUDIENCE", global = true)]
@@ -74,7 +99,12 @@ pub struct Settings {
     #[arg(long, env = "TESSERA_RESOURCES", value_delimiter = ',', global = true)]
     pub resources: Vec<String>,
     /// ID-token lifetime in seconds.
-    #[arg(long, env = "TESSERA_ID_TOKEN_TTL", default_value_t = 3600, global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_ID_TOKEN_TTL",
+        default_value_t = 3600,
+        global = true
+    )]
     pub id_token_ttl: i64,
     /// Authorization-code lifetime in seconds (at most 60).
     #[arg(long, env = "TESSERA_CODE_TTL", default_value_t = 60, global = true)]
@@ -86,7 +116,12 @@ pub struct Settings {
     #[arg(long, env = "TESSERA_REFRESH_ABSOLUTE_SECONDS", default_value_t = 90 * 24 * 3600, global = true)]
     pub refresh_absolute_seconds: i64,
     /// Window in which the same client may re-use a just-rotated refresh token (0 = strict).
-    #[arg(long, env = "TESSERA_REFRESH_GRACE_SECONDS", default_value_t = 0, global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_REFRESH_GRACE_SECONDS",
+        default_value_t = 0,
+        global = true
+    )]
     pub refresh_grace_seconds: i64,
     /// Browser session lifetime in seconds (also the absolute lifetime of refresh tokens
     /// issued without `offline_access`).
@@ -96,7 +131,12 @@ pub struct Settings {
     #[arg(long, env = "TESSERA_PASSWORD_LOGIN", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub password_login: bool,
     /// First login through an upstream provider for an unknown identity.
-    #[arg(long, env = "TESSERA_FEDERATION_POLICY", default_value = "provision", global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_FEDERATION_POLICY",
+        default_value = "provision",
+        global = true
+    )]
     pub federation_policy: FederationPolicy,
     /// Most argon2 hashes computed at once (default: number of cores).
     #[arg(long, env = "TESSERA_PASSWORD_CONCURRENCY", global = true)]
@@ -129,7 +169,10 @@ impl Settings {
             ("TESSERA_ACCESS_TOKEN_TTL", self.access_token_ttl),
             ("TESSERA_ID_TOKEN_TTL", self.id_token_ttl),
             ("TESSERA_REFRESH_IDLE_SECONDS", self.refresh_idle_seconds),
-            ("TESSERA_REFRESH_ABSOLUTE_SECONDS", self.refresh_absolute_seconds),
+            (
+                "TESSERA_REFRESH_ABSOLUTE_SECONDS",
+                self.refresh_absolute_seconds,
+            ),
             ("TESSERA_SESSION_SECONDS", self.session_seconds),
         ] {
             if value <= 0 {
@@ -157,6 +200,8 @@ impl Settings {
     }
 
     pub fn default_audience(&self) -> String {
-        self.access_token_audience.clone().unwrap_or_else(|| self.issuer_str())
+        self.access_token_audience
+            .clone()
+            .unwrap_or_else(|| self.issuer_str())
     }
 }

@@ -32,7 +32,10 @@ pub fn random_token(bytes: usize) -> String {
 /// SHA-256 of a bearer value (code, refresh token), as stored in the database. These values
 /// carry 256 bits of entropy, so a fast unsalted hash cannot be reversed.
 pub fn token_hash(value: &str) -> String {
-    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, value.as_bytes()))
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        value.as_bytes(),
+    ))
 }
 
 /// Keyed hash of a generated client secret (HMAC-SHA256 under the server's pepper): a stolen

@@ -14,8 +14,15 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     settings.check().map_err(anyhow::Error::msg)?;
     let db = storage::connect(&settings.database_url, settings.db_pool_size)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", redact_url(&settings.database_url)))?;
-    storage::migrate(&db).await.map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the database {}: {e}",
+                redact_url(&settings.database_url)
+            )
+        })?;
+    storage::migrate(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
     let keys = Keys::load_or_generate(&settings.keys_dir)?;
     Ok(AppState::new(db, Arc::new(keys), clock, settings))
 }
@@ -24,7 +31,9 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
 pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()> {
     spawn_housekeeping(state.clone());
     let app = crate::app::router(state);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 /// Deletes expired sessions, codes and token records every ten minutes.
@@ -34,10 +43,13 @@ fn spawn_housekeeping(state: AppState) {
         loop {
             interval.tick().await;
             let now = state.clock.now();
-            let store = storage::sessions::DbSessionStore::new(state.db.clone(), state.clock.clone());
+            let store =
+                storage::sessions::DbSessionStore::new(state.db.clone(), state.clock.clone());
             let results = [
                 store.purge_expired().await.map(|_| ()),
-                storage::codes::purge_expired(&state.db, now).await.map(|_| ()),
+                storage::codes::purge_expired(&state.db, now)
+                    .await
+                    .map(|_| ()),
                 storage::families::purge_expired(&state.db, now).await,
             ];
             for result in results {

@@ -9,10 +9,17 @@ pub struct Migration;
 async fn create<E: EntityTrait>(manager: &SchemaManager<'_>, entity: E) -> Result<(), DbErr> {
     let schema = Schema::new(manager.get_database_backend());
     manager
-        .create_table(schema.create_table_from_entity(entity).if_not_exists().to_owned())
+        .create_table(
+            schema
+                .create_table_from_entity(entity)
+                .if_not_exists()
+                .to_owned(),
+        )
         .await?;
     for mut index in schema.create_index_from_entity(entity) {
-        manager.create_index(index.if_not_exists().to_owned()).await?;
+        manager
+            .create_index(index.if_not_exists().to_owned())
+            .await?;
     }
     Ok(())
 }
@@ -49,7 +56,12 @@ impl MigrationTrait for Migration {
             "users",
         ] {
             manager
-                .drop_table(Table::drop().table(Alias::new(table)).if_exists().to_owned())
+                .drop_table(
+                    Table::drop()
+                        .table(Alias::new(table))
+                        .if_exists()
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())

@@ -25,19 +25,33 @@ fn describe(scope: &str) -> &'static str {
     }
 }
 
-pub async fn show(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Result<Response, AppError> {
-    let Some(request_id) = request_id(query) else { return Ok(expired()) };
-    let Some(request) = session::load_pending(&session, &request_id, state.clock.now()).await? else {
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let Some(request_id) = request_id(query) else {
         return Ok(expired());
     };
-    let Some(login) = session::login(&session).await? else { return Ok(expired()) };
+    let Some(request) = session::load_pending(&session, &request_id, state.clock.now()).await?
+    else {
+        return Ok(expired());
+    };
+    let Some(login) = session::login(&session).await? else {
+        return Ok(expired());
+    };
     let user = users::find(&state.db, &login.user_id).await?;
     let client = clients::find(&state.db, &request.client_id).await?;
-    let (Some(user), Some(client)) = (user, client) else { return Ok(expired()) };
+    let (Some(user), Some(client)) = (user, client) else {
+        return Ok(expired());
+    };
     let csrf = session::csrf_token(&session).await?;
     let scopes = Scopes::from_stored(&request.scope)
         .iter()
-        .map(|s| ScopeLine { name: s.to_string(), description: describe(s) })
+        .map(|s| ScopeLine {
+            name: s.to_string(),
+            description: describe(s),
+        })
         .collect();
     Ok(page(
         StatusCode::OK,
@@ -52,9 +66,21 @@ pub async fn show(State(state): State<AppState>, session: Session, RawQuery(quer
     ))
 }
 
-pub async fn submit(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
-    let Some(params) = is_form(&headers).then(|| Params::parse(&body).ok()).flatten() else {
-        return Ok(error_page(StatusCode::BAD_REQUEST, "Invalid request", "The form could not be read."));
+pub async fn submit(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let Some(params) = is_form(&headers)
+        .then(|| Params::parse(&body).ok())
+        .flatten()
+    else {
+        return Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "The form could not be read.",
+        ));
     };
     if !session::check_csrf(&session, params.get("csrf_token")).await? {
         return Ok(error_page(
@@ -65,8 +91,12 @@ pub async fn submit(State(state): State<AppState>, session: Session, headers: He
     }
     let now = state.clock.now();
     let request_id = params.get("request_id").unwrap_or_default().to_string();
-    let Some(mut request) = session::load_pending(&session, &request_id, now).await? else { return Ok(expired()) };
-    let Some(login) = session::login(&session).await? else { return Ok(expired()) };
+    let Some(mut request) = session::load_pending(&session, &request_id, now).await? else {
+        return Ok(expired());
+    };
+    let Some(login) = session::login(&session).await? else {
+        return Ok(expired());
+    };
     match params.get("decision") {
         Some("allow") => {
             let scope = Scopes::from_stored(&request.scope);
@@ -79,6 +109,10 @@ pub async fn submit(State(state): State<AppState>, session: Session, headers: He
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
             Ok(authorize::error_to_client(&state, &request, &error))
         }
-        _ => Ok(error_page(StatusCode::BAD_REQUEST, "Invalid request", "Choose Allow or Deny.")),
+        _ => Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "Choose Allow or Deny.",
+        )),
     }
 }

@@ -16,7 +16,10 @@ use crate::views::{error_page, page, LoginPage, UpstreamButton};
 
 /// The `request_id` a login or consent page was opened with.
 pub fn request_id(query: Option<String>) -> Option<String> {
-    Params::parse(query.unwrap_or_default().as_bytes()).ok()?.get("request_id").map(str::to_string)
+    Params::parse(query.unwrap_or_default().as_bytes())
+        .ok()?
+        .get("request_id")
+        .map(str::to_string)
 }
 
 const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
@@ -29,13 +32,29 @@ pub fn expired() -> Response {
     )
 }
 
-pub async fn show(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Result<Response, AppError> {
-    let Some(request_id) = request_id(query) else { return Ok(expired()) };
-    let Some(request) = session::load_pending(&session, &request_id, state.clock.now()).await? else {
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let Some(request_id) = request_id(query) else {
+        return Ok(expired());
+    };
+    let Some(request) = session::load_pending(&session, &request_id, state.clock.now()).await?
+    else {
         return Ok(expired());
     };
     let username = request.login_hint.clone().unwrap_or_default();
-    render(&state, &session, &request, &request_id, &username, None, StatusCode::OK).await
+    render(
+        &state,
+        &session,
+        &request,
+        &request_id,
+        &username,
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn render(
@@ -47,14 +66,21 @@ pub async fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let client_name = clients::find(&state.db, &request.client_id).await?.map(|c| c.name).unwrap_or_default();
+    let client_name = clients::find(&state.db, &request.client_id)
+        .await?
+        .map(|c| c.name)
+        .unwrap_or_default();
     let csrf = session::csrf_token(session).await?;
     let upstreams = upstreams::list(&state.db)
         .await?
         .into_iter()
         .map(|u| UpstreamButton {
             href: format!("/login/upstream/{}?request_id={}", u.name, request_id),
-            label: if u.preset.as_deref() == Some("google") { "Google".into() } else { u.name },
+            label: if u.preset.as_deref() == Some("google") {
+                "Google".into()
+            } else {
+                u.name
+            },
         })
         .collect();
     Ok(page(
@@ -71,9 +97,21 @@ pub async fn render(
     ))
 }
 
-pub async fn submit(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Result<Response, AppError> {
-    let Some(params) = is_form(&headers).then(|| Params::parse(&body).ok()).flatten() else {
-        return Ok(error_page(StatusCode::BAD_REQUEST, "Invalid request", "The form could not be read."));
+pub async fn submit(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let Some(params) = is_form(&headers)
+        .then(|| Params::parse(&body).ok())
+        .flatten()
+    else {
+        return Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "The form could not be read.",
+        ));
     };
     if !session::check_csrf(&session, params.get("csrf_token")).await? {
         return Ok(error_page(
@@ -84,23 +122,55 @@ pub async fn submit(State(state): State<AppState>, session: Session, headers: He
     }
     let now = state.clock.now();
     let request_id = params.get("request_id").unwrap_or_default().to_string();
-    let Some(mut request) = session::load_pending(&session, &request_id, now).await? else { return Ok(expired()) };
+    let Some(mut request) = session::load_pending(&session, &request_id, now).await? else {
+        return Ok(expired());
+    };
     if !state.settings.password_login {
-        return Ok(error_page(StatusCode::FORBIDDEN, "Password sign-in is disabled", "Use one of the sign-in buttons."));
+        return Ok(error_page(
+            StatusCode::FORBIDDEN,
+            "Password sign-in is disabled",
+            "Use one of the sign-in buttons.",
+        ));
     }
-    let username = params.get("username").unwrap_or_default().chars().take(256).collect::<String>();
+    let username = params
+        .get("username")
+        .unwrap_or_default()
+        .chars()
+        .take(256)
+        .collect::<String>();
     let password = Secret(params.get("password").unwrap_or_default().to_string());
     let user = users::find_by_username(&state.db, &username).await?;
-    let hash = user.as_ref().filter(|u| !u.disabled).and_then(|u| u.password_hash.clone());
+    let hash = user
+        .as_ref()
+        .filter(|u| !u.disabled)
+        .and_then(|u| u.password_hash.clone());
     let verified = state.passwords.verify(hash, password).await;
     let user = match user {
         Some(user) if verified => user,
         _ => {
             tracing::info!(target: "security", event = "login_failed", "password login failed");
-            return render(&state, &session, &request, &request_id, &username, Some(BAD_CREDENTIALS), StatusCode::UNAUTHORIZED).await;
+            return render(
+                &state,
+                &session,
+                &request,
+                &request_id,
+                &username,
+                Some(BAD_CREDENTIALS),
+                StatusCode::UNAUTHORIZED,
+            )
+            .await;
         }
     };
-    session::set_login(&session, Login { user_id: user.id.clone(), auth_time: now, amr: "pwd".into(), idp: None }).await?;
+    session::set_login(
+        &session,
+        Login {
+            user_id: user.id.clone(),
+            auth_time: now,
+            amr: "pwd".into(),
+            idp: None,
+        },
+    )
+    .await?;
     request.login_done = true;
     authorize::decide(&state, &session, request, Some(request_id)).await
 }

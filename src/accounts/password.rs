@@ -37,12 +37,20 @@ pub struct HashError(String);
 
 impl Passwords {
     pub fn new(concurrency: Option<usize>) -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Passwords { permits: Arc::new(Semaphore::new(concurrency.unwrap_or(cores).max(1))) }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Passwords {
+            permits: Arc::new(Semaphore::new(concurrency.unwrap_or(cores).max(1))),
+        }
     }
 
     pub async fn hash(&self, password: Secret) -> Result<String, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|e| HashError(e.to_string()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashError(e.to_string()))?;
         tokio::task::spawn_blocking(move || hash_blocking(&password))
             .await
             .map_err(|e| HashError(e.to_string()))?
@@ -51,11 +59,15 @@ impl Passwords {
     /// True only if `hash` is present and matches. With no hash (unknown user, federated-only
     /// account), a dummy hash is checked so the time taken is the same.
     pub async fn verify(&self, hash: Option<String>, password: Secret) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else { return false };
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
         tokio::task::spawn_blocking(move || {
             let known = hash.is_some();
             let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
-            let ok = argon2().verify_password(password.expose().as_bytes(), hash.as_str()).is_ok();
+            let ok = argon2()
+                .verify_password(password.expose().as_bytes(), hash.as_str())
+                .is_ok();
             ok && known
         })
         .await

@@ -64,11 +64,18 @@ pub async fn check_csrf(session: &Session, presented: Option<&str>) -> Result<bo
 type Pending = HashMap<String, AuthRequest>;
 
 /// Stores a request waiting for login or consent; returns its id.
-pub async fn save_pending(session: &Session, request: &AuthRequest, now: i64) -> Result<String, AppError> {
+pub async fn save_pending(
+    session: &Session,
+    request: &AuthRequest,
+    now: i64,
+) -> Result<String, AppError> {
     let mut pending: Pending = session.get(PENDING).await?.unwrap_or_default();
     pending.retain(|_, r| now - r.created_at < PENDING_TTL);
     while pending.len() >= MAX_PENDING {
-        let oldest = pending.iter().min_by_key(|(_, r)| r.created_at).map(|(k, _)| k.clone());
+        let oldest = pending
+            .iter()
+            .min_by_key(|(_, r)| r.created_at)
+            .map(|(k, _)| k.clone());
         match oldest {
             Some(key) => pending.remove(&key),
             None => break,
@@ -80,16 +87,27 @@ pub async fn save_pending(session: &Session, request: &AuthRequest, now: i64) ->
     Ok(id)
 }
 
-pub async fn update_pending(session: &Session, id: &str, request: &AuthRequest) -> Result<(), AppError> {
+pub async fn update_pending(
+    session: &Session,
+    id: &str,
+    request: &AuthRequest,
+) -> Result<(), AppError> {
     let mut pending: Pending = session.get(PENDING).await?.unwrap_or_default();
     pending.insert(id.to_string(), request.clone());
     session.insert(PENDING, pending).await?;
     Ok(())
 }
 
-pub async fn load_pending(session: &Session, id: &str, now: i64) -> Result<Option<AuthRequest>, AppError> {
+pub async fn load_pending(
+    session: &Session,
+    id: &str,
+    now: i64,
+) -> Result<Option<AuthRequest>, AppError> {
     let pending: Pending = session.get(PENDING).await?.unwrap_or_default();
-    Ok(pending.get(id).filter(|r| now - r.created_at < PENDING_TTL).cloned())
+    Ok(pending
+        .get(id)
+        .filter(|r| now - r.created_at < PENDING_TTL)
+        .cloned())
 }
 
 pub async fn remove_pending(session: &Session, id: &str) -> Result<(), AppError> {

@@ -23,9 +23,18 @@ pub fn parse_client_jwks(jwks: &str) -> Result<JwkSet, String> {
 
 fn verifier_for(alg: &str, jwk: &Jwk) -> Option<Box<dyn JwsVerifier>> {
     match alg {
-        "RS256" => RS256.verifier_from_jwk(jwk).ok().map(|v| Box::new(v) as Box<dyn JwsVerifier>),
-        "PS256" => PS256.verifier_from_jwk(jwk).ok().map(|v| Box::new(v) as Box<dyn JwsVerifier>),
-        "ES256" => ES256.verifier_from_jwk(jwk).ok().map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+        "RS256" => RS256
+            .verifier_from_jwk(jwk)
+            .ok()
+            .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+        "PS256" => PS256
+            .verifier_from_jwk(jwk)
+            .ok()
+            .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+        "ES256" => ES256
+            .verifier_from_jwk(jwk)
+            .ok()
+            .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
         _ => None,
     }
 }
@@ -41,7 +50,10 @@ pub fn verify_assertion(jwks: &str, assertion: &str) -> Option<Map<String, Value
     if !ASSERTION_ALGS.contains(&alg.as_str()) {
         return None;
     }
-    let kid = header.claim("kid").and_then(Value::as_str).map(str::to_string);
+    let kid = header
+        .claim("kid")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let candidates: Vec<&Jwk> = match &kid {
         Some(kid) => set.get(kid),
         None => set.keys(),
@@ -54,4 +66,16 @@ pub fn verify_assertion(jwks: &str, assertion: &str) -> Option<Map<String, Value
         }
     }
     None
+}
+
+/// The `sub` of an assertion before its signature is checked: only to find whose keys to
+/// verify it with (RFC 7523 §3: `sub` is the client_id).
+pub fn unverified_subject(assertion: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = assertion.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub")?.as_str().map(str::to_string)
 }

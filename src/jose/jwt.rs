@@ -23,7 +23,12 @@ pub enum JwtError {
 }
 
 /// Signs `claims` with the server's key for `alg`; `typ` goes into the header.
-pub fn sign(keys: &Keys, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> Result<String, JwtError> {
+pub fn sign(
+    keys: &Keys,
+    alg: SigningAlg,
+    typ: &str,
+    claims: Map<String, Value>,
+) -> Result<String, JwtError> {
     let mut header = JwsHeader::new();
     header.set_token_type(typ);
     header.set_key_id(keys.kid(alg));
@@ -39,7 +44,11 @@ pub fn sign(keys: &Keys, alg: SigningAlg, typ: &str, claims: Map<String, Value>)
 /// RS256 are accepted (never `none`), and only with the `kid` of the matching key; `typ` must
 /// equal `expected_typ` (case-insensitively, as RFC 9068 allows the `application/` prefix).
 /// Time-based claims are the caller's to check.
-pub fn verify(keys: &Keys, token: &str, expected_typ: &str) -> Result<Map<String, Value>, JwtError> {
+pub fn verify(
+    keys: &Keys,
+    token: &str,
+    expected_typ: &str,
+) -> Result<Map<String, Value>, JwtError> {
     if token.len() > 8192 || token.split('.').count() != 3 {
         return Err(JwtError::Malformed);
     }
@@ -49,11 +58,18 @@ pub fn verify(keys: &Keys, token: &str, expected_typ: &str) -> Result<Map<String
         .and_then(Value::as_str)
         .and_then(SigningAlg::parse)
         .ok_or(JwtError::AlgorithmNotAllowed)?;
-    let kid = header.claim("kid").and_then(Value::as_str).ok_or(JwtError::UnknownKey)?;
+    let kid = header
+        .claim("kid")
+        .and_then(Value::as_str)
+        .ok_or(JwtError::UnknownKey)?;
     if kid != keys.kid(alg) {
         return Err(JwtError::UnknownKey);
     }
-    let typ = header.claim("typ").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+    let typ = header
+        .claim("typ")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let typ = typ.strip_prefix("application/").unwrap_or(&typ);
     if typ != expected_typ {
         return Err(JwtError::WrongType);
@@ -62,6 +78,7 @@ pub fn verify(keys: &Keys, token: &str, expected_typ: &str) -> Result<Map<String
         SigningAlg::Es256 => &keys.es256.verifier,
         SigningAlg::Rs256 => &keys.rs256.verifier,
     };
-    let (payload, _) = jwt::decode_with_verifier(token, verifier).map_err(|_| JwtError::BadSignature)?;
+    let (payload, _) =
+        jwt::decode_with_verifier(token, verifier).map_err(|_| JwtError::BadSignature)?;
     Ok(payload.claims_set().clone())
 }

@@ -39,7 +39,10 @@ pub struct EcKey {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("keys directory {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("key file {path}: {message}")]
     Invalid { path: PathBuf, message: String },
 }
@@ -47,9 +50,14 @@ pub enum KeyError {
 impl Keys {
     /// Loads the keys in `dir`, generating (and writing, mode 0600) any that are missing.
     pub fn load_or_generate(dir: &Path) -> Result<Keys, KeyError> {
-        std::fs::create_dir_all(dir).map_err(|source| KeyError::Io { path: dir.into(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+            path: dir.into(),
+            source,
+        })?;
         let rsa_pem = read_or_create(&dir.join(RSA_FILE), || {
-            RS256.generate_key_pair(2048).map(|k| k.to_pem_private_key())
+            RS256
+                .generate_key_pair(2048)
+                .map(|k| k.to_pem_private_key())
         })?;
         let ec_pem = read_or_create(&dir.join(EC_FILE), || {
             ES256.generate_key_pair().map(|k| k.to_pem_private_key())
@@ -65,23 +73,35 @@ impl Keys {
             .decode(String::from_utf8_lossy(&pepper_b64).trim())
             .map_err(|e| invalid(PEPPER_FILE, &e))?;
 
-        let rsa_pair = RS256.key_pair_from_pem(&rsa_pem).map_err(|e| invalid(RSA_FILE, &e))?;
+        let rsa_pair = RS256
+            .key_pair_from_pem(&rsa_pem)
+            .map_err(|e| invalid(RSA_FILE, &e))?;
         let rsa_public = rsa_pair.to_jwk_public_key();
         let rsa_kid = thumbprint(&rsa_public, &["e", "kty", "n"]);
         let mut rs256 = RsaKey {
             kid: rsa_kid.clone(),
-            signer: RS256.signer_from_pem(&rsa_pem).map_err(|e| invalid(RSA_FILE, &e))?,
-            verifier: RS256.verifier_from_jwk(&rsa_public).map_err(|e| invalid(RSA_FILE, &e))?,
+            signer: RS256
+                .signer_from_pem(&rsa_pem)
+                .map_err(|e| invalid(RSA_FILE, &e))?,
+            verifier: RS256
+                .verifier_from_jwk(&rsa_public)
+                .map_err(|e| invalid(RSA_FILE, &e))?,
         };
         rs256.signer.set_key_id(&rsa_kid);
 
-        let ec_pair = ES256.key_pair_from_pem(&ec_pem).map_err(|e| invalid(EC_FILE, &e))?;
+        let ec_pair = ES256
+            .key_pair_from_pem(&ec_pem)
+            .map_err(|e| invalid(EC_FILE, &e))?;
         let ec_public = ec_pair.to_jwk_public_key();
         let ec_kid = thumbprint(&ec_public, &["crv", "kty", "x", "y"]);
         let mut es256 = EcKey {
             kid: ec_kid.clone(),
-            signer: ES256.signer_from_pem(&ec_pem).map_err(|e| invalid(EC_FILE, &e))?,
-            verifier: ES256.verifier_from_jwk(&ec_public).map_err(|e| invalid(EC_FILE, &e))?,
+            signer: ES256
+                .signer_from_pem(&ec_pem)
+                .map_err(|e| invalid(EC_FILE, &e))?,
+            verifier: ES256
+                .verifier_from_jwk(&ec_public)
+                .map_err(|e| invalid(EC_FILE, &e))?,
         };
         es256.signer.set_key_id(&ec_kid);
 
@@ -134,7 +154,12 @@ fn read_or_create(
     match std::fs::read(path) {
         Ok(bytes) => return Ok(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(source) => return Err(KeyError::Io { path: path.into(), source }),
+        Err(source) => {
+            return Err(KeyError::Io {
+                path: path.into(),
+                source,
+            })
+        }
     }
     let bytes = generate().map_err(|e| KeyError::Invalid {
         path: path.into(),
@@ -155,7 +180,10 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let io = |source| KeyError::Io { path: path.into(), source };
+    let io = |source| KeyError::Io {
+        path: path.into(),
+        source,
+    };
     let mut file = options.open(path).map_err(io)?;
     file.write_all(bytes).map_err(io)?;
     file.sync_all().map_err(io)

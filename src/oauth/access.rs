@@ -16,10 +16,15 @@ pub enum Checked {
 pub async fn check(state: &AppState, token: &str) -> Result<Checked, AppError> {
     let claims = match jwt::verify(&state.keys, token, "at+jwt") {
         Ok(claims) => claims,
-        Err(_) => return Ok(Checked::Inactive("the access token is malformed or its signature is invalid")),
+        Err(_) => {
+            return Ok(Checked::Inactive(
+                "the access token is malformed or its signature is invalid",
+            ))
+        }
     };
     let now = state.clock.now();
-    let iss_ok = claims.get("iss").and_then(Value::as_str) == Some(state.settings.issuer_str().as_str());
+    let iss_ok =
+        claims.get("iss").and_then(Value::as_str) == Some(state.settings.issuer_str().as_str());
     let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
     if !iss_ok {
         return Ok(Checked::Inactive("the access token was not issued here"));
@@ -27,7 +32,10 @@ pub async fn check(state: &AppState, token: &str) -> Result<Checked, AppError> {
     if now >= exp {
         return Ok(Checked::Inactive("the access token has expired"));
     }
-    let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if families::is_jti_revoked(&state.db, jti).await? {
         return Ok(Checked::Inactive("the access token has been revoked"));
     }

@@ -50,7 +50,9 @@ pub async fn handler(
 ) -> Result<Response, AppError> {
     let raw: &[u8] = if method == Method::POST {
         if !is_form(&headers) {
-            return Ok(bad_request("The authorization request must be sent as a form."));
+            return Ok(bad_request(
+                "The authorization request must be sent as a form.",
+            ));
         }
         &body
     } else {
@@ -62,16 +64,21 @@ pub async fn handler(
     };
     let client = match check_client(&state, &params).await? {
         Ok(client) => client,
-        Err(page) => return Ok(page),
+        Err(message) => return Ok(bad_request(message)),
     };
     let redirect_uri = match check_redirect_uri(&client, &params) {
         Ok(uri) => uri,
-        Err(page) => return Ok(page),
+        Err(message) => return Ok(bad_request(message)),
     };
     let now = state.clock.now();
     match validate(&client, redirect_uri.clone(), &params, now) {
         Ok(request) => decide(&state, &session, request, None).await,
-        Err(error) => Ok(redirect(&error_redirect_url(&redirect_uri, &error, params.get("state"), &state.settings.issuer_str()))),
+        Err(error) => Ok(redirect(&error_redirect_url(
+            &redirect_uri,
+            &error,
+            params.get("state"),
+            &state.settings.issuer_str(),
+        ))),
     }
 }
 
@@ -80,31 +87,43 @@ fn bad_request(message: &str) -> Response {
 }
 
 /// RFC 6749 §4.1.2.1: an unknown client is never redirected to.
-async fn check_client(state: &AppState, params: &Params) -> Result<Result<Client, Response>, AppError> {
+async fn check_client(
+    state: &AppState,
+    params: &Params,
+) -> Result<Result<Client, &'static str>, AppError> {
     let Some(client_id) = params.get("client_id") else {
-        return Ok(Err(bad_request("The request does not name a client (client_id is missing).")));
+        return Ok(Err(
+            "The request does not name a client (client_id is missing).",
+        ));
     };
     Ok(clients::find(&state.db, client_id)
         .await?
-        .ok_or_else(|| bad_request("The application that sent you here is not registered.")))
+        .ok_or("The application that sent you here is not registered."))
 }
 
 /// RFC 6749 §3.1.2.3 exact matching; OIDC Core §3.1.2.1 requires the parameter, RFC 6749
 /// lets it default to the only registered URI.
-fn check_redirect_uri(client: &Client, params: &Params) -> Result<String, Response> {
-    let mismatch = || bad_request("The redirect URI is not registered for this application, so you cannot be sent back to it.");
+fn check_redirect_uri(client: &Client, params: &Params) -> Result<String, &'static str> {
+    let openid = params
+        .get("scope")
+        .unwrap_or_default()
+        .split(' ')
+        .any(|s| s == "openid");
     match params.get("redirect_uri") {
         Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok(uri.to_string()),
-        Some(_) => Err(mismatch()),
-        None if client.redirect_uris.len() == 1 && !params.get("scope").unwrap_or_default().split(' ').any(|s| s == "openid") => {
-            Ok(client.redirect_uris[0].clone())
-        }
-        None => Err(bad_request("The request has no redirect_uri.")),
+        Some(_) => Err("The redirect URI is not registered for this application, so you cannot be sent back to it."),
+        None if client.redirect_uris.len() == 1 && !openid => Ok(client.redirect_uris[0].clone()),
+        None => Err("The request has no redirect_uri."),
     }
 }
 
 /// The remaining checks, each an OAuth error the client receives.
-fn validate(client: &Client, redirect_uri: String, params: &Params, now: i64) -> OAuthResult<AuthRequest> {
+fn validate(
+    client: &Client,
+    redirect_uri: String,
+    params: &Params,
+    now: i64,
+) -> OAuthResult<AuthRequest> {
     check_unsupported(params)?;
     check_response_type(client, params)?;
     let scope = check_scope(client, params)?;
@@ -122,7 +141,9 @@ fn validate(client: &Client, redirect_uri: String, params: &Params, now: i64) ->
         prompt_login,
         prompt_consent,
         max_age,
-        login_hint: params.get("login_hint").map(|h| h.chars().take(256).collect()),
+        login_hint: params
+            .get("login_hint")
+            .map(|h| h.chars().take(256).collect()),
         created_at: now,
         login_done: false,
         consent_done: false,
@@ -132,14 +153,22 @@ fn validate(client: &Client, redirect_uri: String, params: &Params, now: i64) ->
 /// OIDC Core §6: request objects are not supported; only the query response mode is.
 fn check_unsupported(params: &Params) -> OAuthResult<()> {
     if params.contains("request") {
-        return Err(OAuthError::new(ErrorCode::InvalidRequest, "request objects are not supported"));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "request objects are not supported",
+        ));
     }
     if params.contains("request_uri") {
-        return Err(OAuthError::new(ErrorCode::InvalidRequest, "request_uri is not supported"));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "request_uri is not supported",
+        ));
     }
     match params.get("response_mode") {
         None | Some("query") => Ok(()),
-        Some(_) => Err(OAuthError::invalid_request("only response_mode=query is supported")),
+        Some(_) => Err(OAuthError::invalid_request(
+            "only response_mode=query is supported",
+        )),
     }
 }
 
@@ -147,10 +176,17 @@ fn check_unsupported(params: &Params) -> OAuthResult<()> {
 fn check_response_type(client: &Client, params: &Params) -> OAuthResult<()> {
     match params.require("response_type")? {
         "code" => {}
-        _ => return Err(OAuthError::new(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")),
+        _ => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ))
+        }
     }
     if !client.allows_grant("authorization_code") {
-        return Err(OAuthError::unauthorized_client("the client may not use the authorization code flow"));
+        return Err(OAuthError::unauthorized_client(
+            "the client may not use the authorization code flow",
+        ));
     }
     Ok(())
 }
@@ -162,7 +198,9 @@ fn check_scope(client: &Client, params: &Params) -> OAuthResult<Scopes> {
         return Err(OAuthError::invalid_scope("scope is required"));
     }
     if !scope.is_subset(&client.scopes) {
-        return Err(OAuthError::invalid_scope("the requested scope exceeds what the client may request"));
+        return Err(OAuthError::invalid_scope(
+            "the requested scope exceeds what the client may request",
+        ));
     }
     Ok(scope)
 }
@@ -173,18 +211,29 @@ fn check_pkce(client: &Client, params: &Params) -> OAuthResult<Option<String>> {
     let method = params.get("code_challenge_method");
     match (challenge, method) {
         (None, None) if client.public || client.auth_method == AuthMethod::None => {
-            Err(OAuthError::invalid_request("PKCE (code_challenge with S256) is required for public clients"))
+            Err(OAuthError::invalid_request(
+                "PKCE (code_challenge with S256) is required for public clients",
+            ))
         }
         (None, None) => Ok(None),
-        (None, Some(_)) => Err(OAuthError::invalid_request("code_challenge_method without code_challenge")),
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "code_challenge_method without code_challenge",
+        )),
         (Some(c), Some("S256")) => Ok(Some(CodeChallenge::parse(c)?.0)),
-        (Some(_), _) => Err(OAuthError::invalid_request("code_challenge_method must be S256 (plain is not allowed)")),
+        (Some(_), _) => Err(OAuthError::invalid_request(
+            "code_challenge_method must be S256 (plain is not allowed)",
+        )),
     }
 }
 
 /// OIDC Core §3.1.2.1: `none` may not be combined with other values.
 fn check_prompt(params: &Params) -> OAuthResult<(bool, bool, bool)> {
-    let values: Vec<&str> = params.get("prompt").unwrap_or_default().split(' ').filter(|v| !v.is_empty()).collect();
+    let values: Vec<&str> = params
+        .get("prompt")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|v| !v.is_empty())
+        .collect();
     let mut flags = (false, false, false);
     for value in &values {
         match *value {
@@ -196,7 +245,9 @@ fn check_prompt(params: &Params) -> OAuthResult<(bool, bool, bool)> {
         }
     }
     if flags.0 && values.len() > 1 {
-        return Err(OAuthError::invalid_request("prompt=none cannot be combined with other values"));
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
     }
     Ok(flags)
 }
@@ -213,40 +264,70 @@ fn check_max_age(params: &Params) -> OAuthResult<Option<i64>> {
 
 /// Decides what happens next: log in, consent, or send the code. Shared by the endpoint and
 /// by the login and consent pages, which resume the request by `request_id`.
-pub async fn decide(state: &AppState, session: &Session, request: AuthRequest, request_id: Option<String>) -> Result<Response, AppError> {
+pub async fn decide(
+    state: &AppState,
+    session: &Session,
+    request: AuthRequest,
+    request_id: Option<String>,
+) -> Result<Response, AppError> {
     let now = state.clock.now();
     let issuer = state.settings.issuer_str();
     let fail = |request: &AuthRequest, code: ErrorCode, message: &'static str| {
-        redirect(&error_redirect_url(&request.redirect_uri, &OAuthError::new(code, message), request.state.as_deref(), &issuer))
+        redirect(&error_redirect_url(
+            &request.redirect_uri,
+            &OAuthError::new(code, message),
+            request.state.as_deref(),
+            &issuer,
+        ))
     };
     let Some(client) = clients::find(&state.db, &request.client_id).await? else {
-        return Ok(bad_request("The application that sent you here is no longer registered."));
+        return Ok(bad_request(
+            "The application that sent you here is no longer registered.",
+        ));
     };
     let login = match session::login(session).await? {
-        Some(login) => users::find(&state.db, &login.user_id).await?.filter(|u| !u.disabled).map(|u| (login, u)),
+        Some(login) => users::find(&state.db, &login.user_id)
+            .await?
+            .filter(|u| !u.disabled)
+            .map(|u| (login, u)),
         None => None,
     };
     let too_old = |auth_time: i64| request.max_age.is_some_and(|max| now - auth_time > max);
     let needs_login = match &login {
         None => true,
-        Some((login, _)) => !request.login_done && (request.prompt_login || too_old(login.auth_time)),
+        Some((login, _)) => {
+            !request.login_done && (request.prompt_login || too_old(login.auth_time))
+        }
     };
     if needs_login {
         if request.prompt_none {
-            return Ok(fail(&request, ErrorCode::LoginRequired, "the user is not logged in"));
+            return Ok(fail(
+                &request,
+                ErrorCode::LoginRequired,
+                "the user is not logged in",
+            ));
         }
         let id = park(session, &request, request_id, now).await?;
         return Ok(redirect(&format!("/login?request_id={id}")));
     }
     let Some((login, user)) = login else {
-        return Ok(fail(&request, ErrorCode::LoginRequired, "the user is not logged in"));
+        return Ok(fail(
+            &request,
+            ErrorCode::LoginRequired,
+            "the user is not logged in",
+        ));
     };
     let scope = Scopes::from_stored(&request.scope);
     let granted = consents::find(&state.db, &user.id, &client.client_id).await?;
-    let needs_consent = !scope.is_subset(&granted) || (request.prompt_consent && !request.consent_done);
+    let needs_consent =
+        !scope.is_subset(&granted) || (request.prompt_consent && !request.consent_done);
     if needs_consent {
         if request.prompt_none {
-            return Ok(fail(&request, ErrorCode::ConsentRequired, "the user has not consented"));
+            return Ok(fail(
+                &request,
+                ErrorCode::ConsentRequired,
+                "the user has not consented",
+            ));
         }
         let id = park(session, &request, request_id, now).await?;
         return Ok(redirect(&format!("/consent?request_id={id}")));
@@ -279,10 +360,18 @@ pub async fn decide(state: &AppState, session: &Session, request: AuthRequest, r
         pairs.push(("state", s));
     }
     pairs.push(("iss", &issuer));
-    Ok(redirect(&super::error::append_query(&request.redirect_uri, &pairs)))
+    Ok(redirect(&super::error::append_query(
+        &request.redirect_uri,
+        &pairs,
+    )))
 }
 
-async fn park(session: &Session, request: &AuthRequest, id: Option<String>, now: i64) -> Result<String, AppError> {
+async fn park(
+    session: &Session,
+    request: &AuthRequest,
+    id: Option<String>,
+    now: i64,
+) -> Result<String, AppError> {
     match id {
         Some(id) => {
             session::update_pending(session, &id, request).await?;
@@ -299,5 +388,10 @@ pub fn redirect(url: &str) -> Response {
 
 /// An error for a pending request, sent back to the client.
 pub fn error_to_client(state: &AppState, request: &AuthRequest, error: &OAuthError) -> Response {
-    redirect(&error_redirect_url(&request.redirect_uri, error, request.state.as_deref(), &state.settings.issuer_str()))
+    redirect(&error_redirect_url(
+        &request.redirect_uri,
+        error,
+        request.state.as_deref(),
+        &state.settings.issuer_str(),
+    ))
 }

@@ -28,9 +28,13 @@ fn failed() -> OAuthError {
 }
 
 fn parse_basic(headers: &HeaderMap) -> OAuthResult<Option<(String, String)>> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
     let value = value.to_str().map_err(|_| failed())?;
-    let Some((scheme, credentials)) = value.split_once(' ') else { return Err(failed()) };
+    let Some((scheme, credentials)) = value.split_once(' ') else {
+        return Err(failed());
+    };
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(failed());
     }
@@ -40,7 +44,10 @@ fn parse_basic(headers: &HeaderMap) -> OAuthResult<Option<(String, String)>> {
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
     let unescape = |s: &str| -> OAuthResult<String> {
         let s = s.replace('+', " ");
-        percent_decode_str(&s).decode_utf8().map(|c| c.into_owned()).map_err(|_| failed())
+        percent_decode_str(&s)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| failed())
     };
     Ok(Some((unescape(id)?, unescape(secret)?)))
 }
@@ -51,36 +58,58 @@ fn presented(headers: &HeaderMap, params: &Params) -> OAuthResult<Presented> {
     let assertion = params.get("client_assertion");
     let methods = basic.is_some() as u8 + post_secret.is_some() as u8 + assertion.is_some() as u8;
     if methods > 1 {
-        return Err(OAuthError::invalid_request("use exactly one client authentication method"));
+        return Err(OAuthError::invalid_request(
+            "use exactly one client authentication method",
+        ));
     }
     if let Some((id, secret)) = basic {
         if params.get("client_id").is_some_and(|p| p != id) {
-            return Err(OAuthError::invalid_request("client_id does not match the credentials"));
+            return Err(OAuthError::invalid_request(
+                "client_id does not match the credentials",
+            ));
         }
         return Ok(Presented::Basic { id, secret });
     }
     if let Some(secret) = post_secret {
         let id = params.require("client_id")?.to_string();
-        return Ok(Presented::Post { id, secret: secret.to_string() });
+        return Ok(Presented::Post {
+            id,
+            secret: secret.to_string(),
+        });
     }
     if let Some(assertion) = assertion {
         if params.get("client_assertion_type") != Some(JWT_BEARER) {
-            return Err(OAuthError::invalid_request("unsupported client_assertion_type"));
+            return Err(OAuthError::invalid_request(
+                "unsupported client_assertion_type",
+            ));
         }
-        return Ok(Presented::Assertion { assertion: assertion.to_string() });
+        return Ok(Presented::Assertion {
+            assertion: assertion.to_string(),
+        });
     }
     match params.get("client_id") {
         Some(id) => Ok(Presented::Public { id: id.to_string() }),
-        None => Err(OAuthError::invalid_client("client authentication is required")),
+        None => Err(OAuthError::invalid_client(
+            "client authentication is required",
+        )),
     }
 }
 
 /// Authenticates the calling client. `audience` is the URL of the endpoint called, which a
 /// `private_key_jwt` assertion may name (as may the issuer).
-pub async fn authenticate(state: &AppState, headers: &HeaderMap, params: &Params, audience: &str) -> OAuthResult<Client> {
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    audience: &str,
+) -> OAuthResult<Client> {
     match presented(headers, params)? {
-        Presented::Basic { id, secret } => check_secret(state, &id, &secret, AuthMethod::ClientSecretBasic).await,
-        Presented::Post { id, secret } => check_secret(state, &id, &secret, AuthMethod::ClientSecretPost).await,
+        Presented::Basic { id, secret } => {
+            check_secret(state, &id, &secret, AuthMethod::ClientSecretBasic).await
+        }
+        Presented::Post { id, secret } => {
+            check_secret(state, &id, &secret, AuthMethod::ClientSecretPost).await
+        }
         Presented::Public { id } => {
             let client = clients::find(&state.db, &id).await?.ok_or_else(failed)?;
             if client.auth_method != AuthMethod::None || !client.public {
@@ -88,13 +117,23 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, params: &Params
             }
             Ok(client)
         }
-        Presented::Assertion { assertion } => check_assertion(state, &assertion, params, audience).await,
+        Presented::Assertion { assertion } => {
+            check_assertion(state, &assertion, params, audience).await
+        }
     }
 }
 
-async fn check_secret(state: &AppState, id: &str, secret: &str, method: AuthMethod) -> OAuthResult<Client> {
+async fn check_secret(
+    state: &AppState,
+    id: &str,
+    secret: &str,
+    method: AuthMethod,
+) -> OAuthResult<Client> {
     let client = clients::find(&state.db, id).await?;
-    let expected = client.as_ref().and_then(|c| c.secret_hash.clone()).unwrap_or_default();
+    let expected = client
+        .as_ref()
+        .and_then(|c| c.secret_hash.clone())
+        .unwrap_or_default();
     let computed = client_secret_hash(&state.keys.client_secret_pepper, secret);
     let matches = constant_time_eq(&computed, &expected);
     match client {
@@ -105,40 +144,57 @@ async fn check_secret(state: &AppState, id: &str, secret: &str, method: AuthMeth
 
 /// RFC 7523 §3: signature by a registered key, `iss` = `sub` = client, our endpoint or
 /// issuer in `aud`, unexpired, and a `jti` never seen before.
-async fn check_assertion(state: &AppState, assertion: &str, params: &Params, audience: &str) -> OAuthResult<Client> {
-    let unverified = josekit::jwt::decode_unsecured(assertion).ok();
+async fn check_assertion(
+    state: &AppState,
+    assertion: &str,
+    params: &Params,
+    audience: &str,
+) -> OAuthResult<Client> {
     let client_id = match params.get("client_id") {
         Some(id) => id.to_string(),
-        None => unverified
-            .as_ref()
-            .and_then(|(p, _)| p.subject().map(str::to_string))
-            .ok_or_else(failed)?,
+        None => client_keys::unverified_subject(assertion).ok_or_else(failed)?,
     };
-    let client = clients::find(&state.db, &client_id).await?.ok_or_else(failed)?;
+    let client = clients::find(&state.db, &client_id)
+        .await?
+        .ok_or_else(failed)?;
     if client.auth_method != AuthMethod::PrivateKeyJwt {
         return Err(failed());
     }
     let jwks = client.jwks.as_deref().ok_or_else(failed)?;
     let claims = client_keys::verify_assertion(jwks, assertion).ok_or_else(failed)?;
     let str_claim = |name: &str| claims.get(name).and_then(Value::as_str);
-    if str_claim("iss") != Some(client_id.as_str()) || str_claim("sub") != Some(client_id.as_str()) {
+    if str_claim("iss") != Some(client_id.as_str()) || str_claim("sub") != Some(client_id.as_str())
+    {
         return Err(failed());
     }
     let issuer = state.settings.issuer_str();
     let aud_ok = match claims.get("aud") {
         Some(Value::String(a)) => a == audience || *a == issuer,
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(|a| a == audience || a == issuer),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| a == audience || a == issuer),
         _ => false,
     };
     let now = state.clock.now();
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(failed)?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(failed)?;
     if !aud_ok || exp <= now - 30 || exp > now + 3600 {
         return Err(failed());
     }
     let jti = str_claim("jti").ok_or_else(failed)?;
-    let fresh = crate::storage::families::remember_assertion(&state.db, &format!("{client_id}\n{jti}"), exp + 60).await?;
+    let fresh = crate::storage::families::remember_assertion(
+        &state.db,
+        &format!("{client_id}\n{jti}"),
+        exp + 60,
+    )
+    .await?;
     if !fresh {
-        return Err(OAuthError::invalid_client("client assertion was already used"));
+        return Err(OAuthError::invalid_client(
+            "client assertion was already used",
+        ));
     }
     Ok(client)
 }

@@ -18,8 +18,17 @@ pub struct Documents {
 impl Documents {
     pub fn build(settings: &Settings) -> Documents {
         let e = |path: &str| settings.endpoint(path);
-        let auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
-        let endpoint_auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+        let auth_methods = [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none",
+        ];
+        let endpoint_auth_methods = [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ];
         let mut doc = json!({
             "issuer": settings.issuer_str(),
             "authorization_endpoint": e(super::authorize::PATH),
@@ -56,7 +65,10 @@ impl Documents {
             // RFC 8414 has no subject-type member; the rest is shared.
             map.remove("subject_types_supported");
         }
-        Documents { openid_configuration: openid, oauth_authorization_server: Bytes::from(doc.to_string()) }
+        Documents {
+            openid_configuration: openid,
+            oauth_authorization_server: Bytes::from(doc.to_string()),
+        }
     }
 }
 
@@ -65,9 +77,18 @@ pub const JWKS_PATH: &str = "/jwks";
 fn json_bytes(body: Bytes) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
         ],
         body,
     )

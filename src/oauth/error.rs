@@ -74,7 +74,10 @@ pub type OAuthResult<T> = Result<T, OAuthError>;
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        OAuthError { code, description: description.into() }
+        OAuthError {
+            code,
+            description: description.into(),
+        }
     }
     pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidRequest, d)
@@ -95,7 +98,10 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidToken, d)
     }
     pub fn server_error() -> Self {
-        Self::new(ErrorCode::ServerError, "the server could not complete the request")
+        Self::new(
+            ErrorCode::ServerError,
+            "the server could not complete the request",
+        )
     }
 
     fn body(&self) -> String {
@@ -122,7 +128,9 @@ impl OAuthError {
         };
         let mut response = (status, json_headers(), self.body()).into_response();
         if let Ok(value) = HeaderValue::from_str(&challenge) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }
@@ -130,7 +138,10 @@ impl OAuthError {
 
 fn json_headers() -> [(header::HeaderName, HeaderValue); 3] {
     [
-        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         (header::PRAGMA, HeaderValue::from_static("no-cache")),
     ]
@@ -142,9 +153,10 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let mut response = (self.code.status(), json_headers(), self.body()).into_response();
         if self.code == ErrorCode::InvalidClient {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="tessera""#));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="tessera""#),
+            );
         }
         response
     }
@@ -165,7 +177,12 @@ impl From<sea_orm::DbErr> for OAuthError {
 }
 
 /// The authorization response's error redirect: `error`, `error_description`, `state`, `iss`.
-pub fn error_redirect_url(redirect_uri: &str, error: &OAuthError, state: Option<&str>, iss: &str) -> String {
+pub fn error_redirect_url(
+    redirect_uri: &str,
+    error: &OAuthError,
+    state: Option<&str>,
+    iss: &str,
+) -> String {
     let mut pairs: Vec<(&str, &str)> = vec![
         ("error", error.code.as_str()),
         ("error_description", &error.description),

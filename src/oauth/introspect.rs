@@ -17,10 +17,18 @@ use crate::storage::families;
 
 pub const PATH: &str = "/introspect";
 
-pub async fn handler(State(state): State<AppState>, headers: HeaderMap, FormParams(params): FormParams) -> OAuthResult<Response> {
-    let client = client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH)).await?;
+pub async fn handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormParams(params): FormParams,
+) -> OAuthResult<Response> {
+    let client =
+        client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH))
+            .await?;
     if client.public || client.auth_method == AuthMethod::None {
-        return Err(OAuthError::invalid_client("public clients may not introspect tokens"));
+        return Err(OAuthError::invalid_client(
+            "public clients may not introspect tokens",
+        ));
     }
     let token = params.require("token")?;
     let hint = params.get("token_type_hint");
@@ -57,7 +65,11 @@ fn may_see(client_id: &str, claims: &Map<String, Value>) -> bool {
 }
 
 /// Some(body) if `token` is one of our access tokens (active or not); None if not a JWT of ours.
-async fn access(state: &AppState, client_id: &str, token: &str) -> OAuthResult<Option<Map<String, Value>>> {
+async fn access(
+    state: &AppState,
+    client_id: &str,
+    token: &str,
+) -> OAuthResult<Option<Map<String, Value>>> {
     if token.split('.').count() != 3 {
         return Ok(None);
     }
@@ -69,7 +81,17 @@ async fn access(state: &AppState, client_id: &str, token: &str) -> OAuthResult<O
     }
     let mut body = Map::new();
     body.insert("active".into(), true.into());
-    for name in ["scope", "client_id", "sub", "exp", "iat", "aud", "iss", "jti", "auth_time"] {
+    for name in [
+        "scope",
+        "client_id",
+        "sub",
+        "exp",
+        "iat",
+        "aud",
+        "iss",
+        "jti",
+        "auth_time",
+    ] {
         if let Some(value) = claims.get(name) {
             body.insert(name.into(), value.clone());
         }
@@ -86,7 +108,11 @@ async fn access(state: &AppState, client_id: &str, token: &str) -> OAuthResult<O
     Ok(Some(body))
 }
 
-async fn refresh(state: &AppState, client_id: &str, token: &str) -> OAuthResult<Option<Map<String, Value>>> {
+async fn refresh(
+    state: &AppState,
+    client_id: &str,
+    token: &str,
+) -> OAuthResult<Option<Map<String, Value>>> {
     let hash = crate::secrets::token_hash(token);
     let Some((refresh, family)) = families::find_refresh(&state.db, &hash).await? else {
         return Ok(None);
@@ -105,7 +131,10 @@ async fn refresh(state: &AppState, client_id: &str, token: &str) -> OAuthResult<
     body.insert("scope".into(), refresh.scope.into());
     body.insert("client_id".into(), refresh.client_id.into());
     body.insert("sub".into(), family.user_id.into());
-    body.insert("exp".into(), refresh.expires_at.min(family.expires_at).into());
+    body.insert(
+        "exp".into(),
+        refresh.expires_at.min(family.expires_at).into(),
+    );
     body.insert("iat".into(), refresh.created_at.into());
     body.insert("iss".into(), state.settings.issuer_str().into());
     body.insert("token_type".into(), "refresh_token".into());

@@ -32,7 +32,9 @@ impl Params {
             let name = decode(name)?;
             let value = decode(value)?;
             if value.len() > MAX_VALUE_LEN || name.len() > 128 {
-                return Err(OAuthError::invalid_request(format!("parameter {name:.40} is too long")));
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter {name:.40} is too long"
+                )));
             }
             if value.is_empty() {
                 continue;
@@ -61,9 +63,13 @@ impl Params {
 }
 
 fn decode(raw: &[u8]) -> OAuthResult<String> {
-    let plus_as_space: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
     let bytes: Vec<u8> = percent_decode(&plus_as_space).collect();
-    String::from_utf8(bytes).map_err(|_| OAuthError::invalid_request("parameters must be valid UTF-8"))
+    String::from_utf8(bytes)
+        .map_err(|_| OAuthError::invalid_request("parameters must be valid UTF-8"))
 }
 
 /// A POST body of `application/x-www-form-urlencoded` parameters; anything else is
@@ -73,7 +79,10 @@ pub struct FormParams(pub Params);
 impl<S: Send + Sync> FromRequest<S> for FormParams {
     type Rejection = OAuthError;
 
-    async fn from_request(req: Request<axum::body::Body>, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(
+        req: Request<axum::body::Body>,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         if !is_form(req.headers()) {
             return Err(OAuthError::invalid_request(
                 "the request body must be application/x-www-form-urlencoded",
@@ -81,7 +90,9 @@ impl<S: Send + Sync> FromRequest<S> for FormParams {
         }
         let body = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|_| OAuthError::invalid_request("the request body is too large or unreadable"))?;
+            .map_err(|_| {
+                OAuthError::invalid_request("the request body is too large or unreadable")
+            })?;
         Params::parse(&body).map(FormParams)
     }
 }
@@ -91,7 +102,10 @@ pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .map(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
         .unwrap_or(false)
 }
 
@@ -103,7 +117,9 @@ impl Scopes {
     pub fn parse(value: &str) -> OAuthResult<Scopes> {
         let mut set = BTreeSet::new();
         for token in value.split(' ').filter(|t| !t.is_empty()) {
-            let valid = token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+            let valid = token
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
             if !valid || token.len() > 256 {
                 return Err(OAuthError::invalid_scope("malformed scope value"));
             }
@@ -114,7 +130,13 @@ impl Scopes {
 
     /// From a stored, space-separated value (already validated when written).
     pub fn from_stored(value: &str) -> Scopes {
-        Scopes(value.split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect())
+        Scopes(
+            value
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
     }
 
     pub fn contains(&self, scope: &str) -> bool {
@@ -152,7 +174,9 @@ impl std::fmt::Display for Scopes {
 /// RFC 7636 §4.1/4.2 charset and length: 43–128 unreserved characters.
 fn is_pkce_value(value: &str) -> bool {
     (43..=128).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// An S256 `code_challenge` (RFC 7636 §4.2).
@@ -164,7 +188,9 @@ impl CodeChallenge {
         if is_pkce_value(value) {
             Ok(CodeChallenge(value.to_string()))
         } else {
-            Err(OAuthError::invalid_request("code_challenge must be 43-128 unreserved characters"))
+            Err(OAuthError::invalid_request(
+                "code_challenge must be 43-128 unreserved characters",
+            ))
         }
     }
 }
@@ -177,7 +203,9 @@ impl CodeVerifier {
         if is_pkce_value(value) {
             Ok(CodeVerifier(value.to_string()))
         } else {
-            Err(OAuthError::invalid_grant("code_verifier must be 43-128 unreserved characters"))
+            Err(OAuthError::invalid_grant(
+                "code_verifier must be 43-128 unreserved characters",
+            ))
         }
     }
 

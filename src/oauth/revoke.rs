@@ -15,20 +15,34 @@ use crate::storage::families;
 
 pub const PATH: &str = "/revoke";
 
-pub async fn handler(State(state): State<AppState>, headers: HeaderMap, FormParams(params): FormParams) -> OAuthResult<Response> {
-    let client = client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH)).await?;
+pub async fn handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormParams(params): FormParams,
+) -> OAuthResult<Response> {
+    let client =
+        client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH))
+            .await?;
     let token = params.require("token")?;
     match params.get("token_type_hint") {
         None | Some("access_token") | Some("refresh_token") => {}
-        Some(_) => return Err(OAuthError::new(ErrorCode::UnsupportedTokenType, "unsupported token_type_hint")),
+        Some(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedTokenType,
+                "unsupported token_type_hint",
+            ))
+        }
     }
     let now = state.clock.now();
-    if let Some((refresh, family)) = families::find_refresh(&state.db, &crate::secrets::token_hash(token)).await? {
+    if let Some((refresh, family)) =
+        families::find_refresh(&state.db, &crate::secrets::token_hash(token)).await?
+    {
         if refresh.client_id == client.client_id {
             families::revoke_family(&state.db, &family.id, now).await?;
         }
     } else if let Ok(claims) = jwt::verify(&state.keys, token, "at+jwt") {
-        let owner = claims.get("client_id").and_then(Value::as_str) == Some(client.client_id.as_str());
+        let owner =
+            claims.get("client_id").and_then(Value::as_str) == Some(client.client_id.as_str());
         let jti = claims.get("jti").and_then(Value::as_str);
         let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(now);
         if let (true, Some(jti)) = (owner, jti) {

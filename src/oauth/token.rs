@@ -13,14 +13,29 @@ use crate::state::AppState;
 
 pub const PATH: &str = "/token";
 
-pub async fn handler(State(state): State<AppState>, headers: HeaderMap, FormParams(params): FormParams) -> OAuthResult<Response> {
+pub async fn handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormParams(params): FormParams,
+) -> OAuthResult<Response> {
     let grant_type = params.require("grant_type")?.to_string();
-    let client = client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH)).await?;
+    let client =
+        client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH))
+            .await?;
     let response = match grant_type.as_str() {
-        "authorization_code" => grants::authorization_code::handle(&state, &client, &params).await?,
+        "authorization_code" => {
+            grants::authorization_code::handle(&state, &client, &params).await?
+        }
         "refresh_token" => grants::refresh_token::handle(&state, &client, &params).await?,
-        "client_credentials" => grants::client_credentials::handle(&state, &client, &params).await?,
-        _ => return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "unsupported grant_type")),
+        "client_credentials" => {
+            grants::client_credentials::handle(&state, &client, &params).await?
+        }
+        _ => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "unsupported grant_type",
+            ))
+        }
     };
     Ok(no_store(Json(response)))
 }

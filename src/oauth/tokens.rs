@@ -21,7 +21,11 @@ pub struct AccessGrant<'a> {
 }
 
 /// Signs an RFC 9068 access token; needs no database write.
-pub fn access_token(state: &AppState, grant: &AccessGrant<'_>, now: i64) -> Result<String, JwtError> {
+pub fn access_token(
+    state: &AppState,
+    grant: &AccessGrant<'_>,
+    now: i64,
+) -> Result<String, JwtError> {
     let settings = &state.settings;
     let mut claims = Map::new();
     claims.insert("iss".into(), settings.issuer_str().into());
@@ -88,7 +92,10 @@ pub fn id_token(state: &AppState, input: &IdTokenInput<'_>, now: i64) -> Result<
     if let Some(nonce) = input.nonce {
         claims.insert("nonce".into(), nonce.into());
     }
-    claims.insert("at_hash".into(), crate::secrets::left_half_hash(input.access_token).into());
+    claims.insert(
+        "at_hash".into(),
+        crate::secrets::left_half_hash(input.access_token).into(),
+    );
     claims.insert("amr".into(), json!([input.amr]));
     if let Some(idp) = input.idp {
         claims.insert("idp".into(), idp.into());

@@ -15,7 +15,12 @@ use crate::storage::users;
 
 pub const PATH: &str = "/userinfo";
 
-pub async fn handler(State(state): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn handler(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let token = match bearer_token(&method, &headers, &body) {
         Ok(token) => token,
         Err((error, present)) => return error.into_bearer_response(present),
@@ -28,16 +33,34 @@ pub async fn handler(State(state): State<AppState>, method: Method, headers: Hea
 }
 
 /// RFC 6750 §2.1 (header) or §2.2 (form body); exactly one of them.
-fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, (OAuthError, bool)> {
+fn bearer_token(
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, (OAuthError, bool)> {
     let from_header = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(value) => {
-            let value = value.to_str().map_err(|_| (OAuthError::invalid_request("malformed Authorization header"), true))?;
+            let value = value.to_str().map_err(|_| {
+                (
+                    OAuthError::invalid_request("malformed Authorization header"),
+                    true,
+                )
+            })?;
             match value.split_once(' ') {
-                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                {
                     Some(token.trim().to_string())
                 }
-                _ => return Err((OAuthError::invalid_request("the Authorization header must use the Bearer scheme"), false)),
+                _ => {
+                    return Err((
+                        OAuthError::invalid_request(
+                            "the Authorization header must use the Bearer scheme",
+                        ),
+                        false,
+                    ))
+                }
             }
         }
     };
@@ -48,22 +71,42 @@ fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Str
         None
     };
     match (from_header, from_body) {
-        (Some(_), Some(_)) => Err((OAuthError::invalid_request("present the access token only once"), true)),
+        (Some(_), Some(_)) => Err((
+            OAuthError::invalid_request("present the access token only once"),
+            true,
+        )),
         (Some(token), None) | (None, Some(token)) => Ok(token),
-        (None, None) => Err((OAuthError::invalid_request("an access token is required"), false)),
+        (None, None) => Err((
+            OAuthError::invalid_request("an access token is required"),
+            false,
+        )),
     }
 }
 
-async fn claims(state: &AppState, token: &str) -> Result<serde_json::Map<String, Value>, OAuthError> {
+async fn claims(
+    state: &AppState,
+    token: &str,
+) -> Result<serde_json::Map<String, Value>, OAuthError> {
     let claims = match access::check(state, token).await? {
         Checked::Active(claims) => claims,
         Checked::Inactive(reason) => return Err(OAuthError::invalid_token(reason)),
     };
-    let scope = super::params::Scopes::from_stored(claims.get("scope").and_then(Value::as_str).unwrap_or_default());
+    let scope = super::params::Scopes::from_stored(
+        claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    );
     if !scope.contains("openid") {
-        return Err(OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the openid scope"));
+        return Err(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "the access token lacks the openid scope",
+        ));
     }
-    let sub = claims.get("sub").and_then(Value::as_str).unwrap_or_default();
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let user = users::find(&state.db, sub).await?.filter(|u| !u.disabled);
     let Some(user) = user else {
         return Err(OAuthError::invalid_token("the user is no longer active"));

@@ -1,6 +1,8 @@
 //! Clients: registered applications.
 use entity::clients::{self, ActiveModel, Column, Entity};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use super::{join, split};
 use crate::config::SigningAlg;
@@ -64,7 +66,8 @@ impl From<clients::Model> for Client {
     fn from(m: clients::Model) -> Self {
         Client {
             auth_method: AuthMethod::parse(&m.token_endpoint_auth_method),
-            id_token_alg: SigningAlg::parse(&m.id_token_signed_response_alg).unwrap_or(SigningAlg::Rs256),
+            id_token_alg: SigningAlg::parse(&m.id_token_signed_response_alg)
+                .unwrap_or(SigningAlg::Rs256),
             scopes: Scopes::from_stored(&m.scopes),
             redirect_uris: split(&m.redirect_uris),
             grant_types: split(&m.grant_types),
@@ -100,21 +103,38 @@ pub async fn find(db: &impl ConnectionTrait, client_id: &str) -> Result<Option<C
     if client_id.is_empty() || client_id.len() > 256 {
         return Ok(None);
     }
-    Ok(Entity::find_by_id(client_id.to_string()).one(db).await?.map(Client::from))
+    Ok(Entity::find_by_id(client_id.to_string())
+        .one(db)
+        .await?
+        .map(Client::from))
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Client>, DbErr> {
-    Ok(Entity::find().order_by_asc(Column::CreatedAt).all(db).await?.into_iter().map(Client::from).collect())
+    Ok(Entity::find()
+        .order_by_asc(Column::CreatedAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Client::from)
+        .collect())
 }
 
 /// Deletes a client and revokes every token family issued to it.
 pub async fn remove(db: &impl ConnectionTrait, client_id: &str, now: i64) -> Result<bool, DbErr> {
-    let deleted = Entity::delete_many().filter(Column::ClientId.eq(client_id)).exec(db).await?;
+    let deleted = Entity::delete_many()
+        .filter(Column::ClientId.eq(client_id))
+        .exec(db)
+        .await?;
     super::families::revoke_for_client(db, client_id, now).await?;
     Ok(deleted.rows_affected == 1)
 }
 
-pub async fn set_secret_hash(db: &impl ConnectionTrait, client_id: &str, hash: &str, now: i64) -> Result<bool, DbErr> {
+pub async fn set_secret_hash(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    hash: &str,
+    now: i64,
+) -> Result<bool, DbErr> {
     use sea_orm::sea_query::Expr;
     let result = Entity::update_many()
         .col_expr(Column::SecretHash, Expr::value(hash))

@@ -1,7 +1,10 @@
 //! Authorization codes: stored by hash, redeemed once.
 use entity::authorization_codes::{self, ActiveModel, Column, Entity};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
 
 use super::families::{self, NewFamily};
 
@@ -76,7 +79,11 @@ pub async fn redeem(
 }
 
 /// A used code was presented again: revoke every token it issued (RFC 6749 §4.1.2).
-pub async fn revoke_issued(db: &impl ConnectionTrait, code_hash: &str, now: i64) -> Result<(), DbErr> {
+pub async fn revoke_issued(
+    db: &impl ConnectionTrait,
+    code_hash: &str,
+    now: i64,
+) -> Result<(), DbErr> {
     if let Some(code) = find(db, code_hash).await? {
         if let Some(family) = &code.family_id {
             families::revoke_family(db, family, now).await?;
@@ -88,6 +95,9 @@ pub async fn revoke_issued(db: &impl ConnectionTrait, code_hash: &str, now: i64)
 /// Deletes codes that expired more than a day ago (replays of older codes are harmless:
 /// their tokens have long expired or been rotated).
 pub async fn purge_expired(db: &impl ConnectionTrait, now: i64) -> Result<u64, DbErr> {
-    let result = Entity::delete_many().filter(Column::ExpiresAt.lt(now - 86_400)).exec(db).await?;
+    let result = Entity::delete_many()
+        .filter(Column::ExpiresAt.lt(now - 86_400))
+        .exec(db)
+        .await?;
     Ok(result.rows_affected)
 }

@@ -5,16 +5,28 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 use crate::oauth::params::Scopes;
 
-pub async fn find(db: &impl ConnectionTrait, user_id: &str, client_id: &str) -> Result<Scopes, DbErr> {
-    Ok(Entity::find_by_id((user_id.to_string(), client_id.to_string()))
-        .one(db)
-        .await?
-        .map(|c| Scopes::from_stored(&c.scope))
-        .unwrap_or_default())
+pub async fn find(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    client_id: &str,
+) -> Result<Scopes, DbErr> {
+    Ok(
+        Entity::find_by_id((user_id.to_string(), client_id.to_string()))
+            .one(db)
+            .await?
+            .map(|c| Scopes::from_stored(&c.scope))
+            .unwrap_or_default(),
+    )
 }
 
 /// Adds `scopes` to what the user already granted the client.
-pub async fn grant(db: &impl ConnectionTrait, user_id: &str, client_id: &str, scopes: &Scopes, now: i64) -> Result<(), DbErr> {
+pub async fn grant(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    client_id: &str,
+    scopes: &Scopes,
+    now: i64,
+) -> Result<(), DbErr> {
     let all = find(db, user_id, client_id).await?.union(scopes);
     let model = ActiveModel {
         user_id: Set(user_id.to_string()),

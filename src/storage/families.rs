@@ -2,7 +2,10 @@
 //! access-token identifiers.
 use entity::{refresh_tokens, revoked_tokens, token_families};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
 
 pub type Family = token_families::Model;
 pub type RefreshToken = refresh_tokens::Model;
@@ -31,11 +34,16 @@ pub async fn insert_family(db: &impl ConnectionTrait, f: NewFamily, now: i64) ->
         expires_at: Set(f.expires_at),
         revoked_at: Set(None),
     };
-    token_families::Entity::insert(model).exec(db).await.map(|_| ())
+    token_families::Entity::insert(model)
+        .exec(db)
+        .await
+        .map(|_| ())
 }
 
 pub async fn find_family(db: &impl ConnectionTrait, id: &str) -> Result<Option<Family>, DbErr> {
-    token_families::Entity::find_by_id(id.to_string()).one(db).await
+    token_families::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await
 }
 
 /// Revokes a family: every refresh token in it and every access token carrying its id.
@@ -49,7 +57,11 @@ pub async fn revoke_family(db: &impl ConnectionTrait, id: &str, now: i64) -> Res
         .map(|_| ())
 }
 
-pub async fn revoke_for_client(db: &impl ConnectionTrait, client_id: &str, now: i64) -> Result<(), DbErr> {
+pub async fn revoke_for_client(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    now: i64,
+) -> Result<(), DbErr> {
     token_families::Entity::update_many()
         .col_expr(token_families::Column::RevokedAt, Expr::value(now))
         .filter(token_families::Column::ClientId.eq(client_id))
@@ -59,7 +71,11 @@ pub async fn revoke_for_client(db: &impl ConnectionTrait, client_id: &str, now: 
         .map(|_| ())
 }
 
-pub async fn revoke_for_user(db: &impl ConnectionTrait, user_id: &str, now: i64) -> Result<(), DbErr> {
+pub async fn revoke_for_user(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    now: i64,
+) -> Result<(), DbErr> {
     token_families::Entity::update_many()
         .col_expr(token_families::Column::RevokedAt, Expr::value(now))
         .filter(token_families::Column::UserId.eq(user_id))
@@ -87,14 +103,25 @@ pub async fn insert_refresh(
         expires_at: Set(expires_at),
         used_at: Set(None),
     };
-    refresh_tokens::Entity::insert(model).exec(db).await.map(|_| ())
+    refresh_tokens::Entity::insert(model)
+        .exec(db)
+        .await
+        .map(|_| ())
 }
 
-pub async fn find_refresh(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<(RefreshToken, Family)>, DbErr> {
-    let Some(token) = refresh_tokens::Entity::find_by_id(token_hash.to_string()).one(db).await? else {
+pub async fn find_refresh(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<(RefreshToken, Family)>, DbErr> {
+    let Some(token) = refresh_tokens::Entity::find_by_id(token_hash.to_string())
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
-    Ok(find_family(db, &token.family_id).await?.map(|family| (token, family)))
+    Ok(find_family(db, &token.family_id)
+        .await?
+        .map(|family| (token, family)))
 }
 
 /// Rotates a refresh token: marks `old_hash` used and stores `new_hash` in one transaction.
@@ -119,38 +146,70 @@ pub async fn rotate(
         txn.rollback().await?;
         return Ok(false);
     }
-    insert_refresh(&txn, new_hash, &old.family_id, &old.client_id, scope, now, expires_at).await?;
+    insert_refresh(
+        &txn,
+        new_hash,
+        &old.family_id,
+        &old.client_id,
+        scope,
+        now,
+        expires_at,
+    )
+    .await?;
     txn.commit().await?;
     Ok(true)
 }
 
 /// When `old_hash` was rotated away, if it was.
 pub async fn used_at(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<i64>, DbErr> {
-    Ok(refresh_tokens::Entity::find_by_id(token_hash.to_string()).one(db).await?.and_then(|t| t.used_at))
+    Ok(refresh_tokens::Entity::find_by_id(token_hash.to_string())
+        .one(db)
+        .await?
+        .and_then(|t| t.used_at))
 }
 
 /// Records a revoked JWT access token until its expiry.
-pub async fn revoke_jti(db: &impl ConnectionTrait, jti: &str, expires_at: i64) -> Result<(), DbErr> {
-    let model = revoked_tokens::ActiveModel { jti: Set(jti.to_string()), expires_at: Set(expires_at) };
+pub async fn revoke_jti(
+    db: &impl ConnectionTrait,
+    jti: &str,
+    expires_at: i64,
+) -> Result<(), DbErr> {
+    let model = revoked_tokens::ActiveModel {
+        jti: Set(jti.to_string()),
+        expires_at: Set(expires_at),
+    };
     revoked_tokens::Entity::insert(model)
-        .on_conflict(OnConflict::column(revoked_tokens::Column::Jti).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(revoked_tokens::Column::Jti)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await
         .map(|_| ())
 }
 
 pub async fn is_jti_revoked(db: &impl ConnectionTrait, jti: &str) -> Result<bool, DbErr> {
-    Ok(revoked_tokens::Entity::find_by_id(jti.to_string()).one(db).await?.is_some())
+    Ok(revoked_tokens::Entity::find_by_id(jti.to_string())
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// Whether an access token's family (if it has one) is still live.
 pub async fn is_family_live(db: &impl ConnectionTrait, family_id: &str) -> Result<bool, DbErr> {
-    Ok(find_family(db, family_id).await?.map(|f| f.revoked_at.is_none()).unwrap_or(false))
+    Ok(find_family(db, family_id)
+        .await?
+        .map(|f| f.revoked_at.is_none())
+        .unwrap_or(false))
 }
 
 /// Deletes rows no token check can need any more.
 pub async fn purge_expired(db: &impl ConnectionTrait, now: i64) -> Result<(), DbErr> {
-    revoked_tokens::Entity::delete_many().filter(revoked_tokens::Column::ExpiresAt.lt(now)).exec(db).await?;
+    revoked_tokens::Entity::delete_many()
+        .filter(revoked_tokens::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?;
     refresh_tokens::Entity::delete_many()
         .filter(refresh_tokens::Column::ExpiresAt.lt(now - 86_400))
         .exec(db)
@@ -163,11 +222,22 @@ pub async fn purge_expired(db: &impl ConnectionTrait, now: i64) -> Result<(), Db
 }
 
 /// Records a client assertion's `jti`; false if it was seen before (a replay).
-pub async fn remember_assertion(db: &impl ConnectionTrait, id: &str, expires_at: i64) -> Result<bool, DbErr> {
+pub async fn remember_assertion(
+    db: &impl ConnectionTrait,
+    id: &str,
+    expires_at: i64,
+) -> Result<bool, DbErr> {
     use entity::client_assertions;
-    let model = client_assertions::ActiveModel { id: Set(id.to_string()), expires_at: Set(expires_at) };
+    let model = client_assertions::ActiveModel {
+        id: Set(id.to_string()),
+        expires_at: Set(expires_at),
+    };
     let result = client_assertions::Entity::insert(model)
-        .on_conflict(OnConflict::column(client_assertions::Column::Id).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(client_assertions::Column::Id)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
     Ok(result == 1)

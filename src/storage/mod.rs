@@ -20,7 +20,9 @@ pub use sea_orm::DatabaseConnection as Db;
 /// `synchronous=NORMAL` (durable across process crashes, fast commits) and a busy timeout so
 /// that concurrent writers queue instead of failing.
 pub async fn connect(url: &str, pool_size: Option<u32>) -> Result<DatabaseConnection, DbErr> {
-    let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(2);
     let is_sqlite = url.starts_with("sqlite:");
     let url = if is_sqlite && !url.contains("mode=") && !url.contains(":memory:") {
         let sep = if url.contains('?') { '&' } else { '?' };
@@ -29,7 +31,11 @@ pub async fn connect(url: &str, pool_size: Option<u32>) -> Result<DatabaseConnec
         url.to_string()
     };
     let mut options = ConnectOptions::new(url);
-    let default_pool = if is_sqlite { (cores * 4).max(8) } else { (cores * 8).max(16) };
+    let default_pool = if is_sqlite {
+        (cores * 4).max(8)
+    } else {
+        (cores * 8).max(16)
+    };
     options
         .max_connections(pool_size.unwrap_or(default_pool))
         .min_connections(1)
@@ -59,5 +65,9 @@ pub(crate) fn join(values: &[String]) -> String {
 
 /// Splits a space-separated column.
 pub(crate) fn split(value: &str) -> Vec<String> {
-    value.split(' ').filter(|v| !v.is_empty()).map(str::to_string).collect()
+    value
+        .split(' ')
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
 }

@@ -27,7 +27,11 @@ impl DbSessionStore {
 
     pub async fn purge_expired(&self) -> Result<u64, sea_orm::DbErr> {
         let now = self.clock.now();
-        Ok(Entity::delete_many().filter(Column::ExpiresAt.lt(now)).exec(&self.db).await?.rows_affected)
+        Ok(Entity::delete_many()
+            .filter(Column::ExpiresAt.lt(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
     }
 }
 
@@ -36,7 +40,8 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
 }
 
 fn to_model(record: &Record) -> session_store::Result<ActiveModel> {
-    let data = serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let data =
+        serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
     Ok(ActiveModel {
         id: Set(record.id.to_string()),
         data: Set(data),
@@ -60,12 +65,18 @@ impl SessionStore for DbSessionStore {
             }
             record.id = Id::default();
         }
-        Err(session_store::Error::Backend("could not allocate a session id".into()))
+        Err(session_store::Error::Backend(
+            "could not allocate a session id".into(),
+        ))
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         Entity::insert(to_model(record)?)
-            .on_conflict(OnConflict::column(Column::Id).update_columns([Column::Data, Column::ExpiresAt]).to_owned())
+            .on_conflict(
+                OnConflict::column(Column::Id)
+                    .update_columns([Column::Data, Column::ExpiresAt])
+                    .to_owned(),
+            )
             .exec_without_returning(&self.db)
             .await
             .map_err(backend)?;
@@ -87,7 +98,10 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        Entity::delete_by_id(id.to_string()).exec(&self.db).await.map_err(backend)?;
+        Entity::delete_by_id(id.to_string())
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! Upstream OpenID providers and the identities linked through them.
 use entity::{upstream_identities, upstreams};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
 
 pub type Upstream = upstreams::Model;
 
@@ -19,32 +21,55 @@ pub async fn insert(db: &impl ConnectionTrait, upstream: Upstream) -> Result<(),
 }
 
 pub async fn find(db: &impl ConnectionTrait, name: &str) -> Result<Option<Upstream>, DbErr> {
-    upstreams::Entity::find_by_id(name.to_string()).one(db).await
+    upstreams::Entity::find_by_id(name.to_string())
+        .one(db)
+        .await
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Upstream>, DbErr> {
-    upstreams::Entity::find().order_by_asc(upstreams::Column::Name).all(db).await
+    upstreams::Entity::find()
+        .order_by_asc(upstreams::Column::Name)
+        .all(db)
+        .await
 }
 
 pub async fn remove(db: &impl ConnectionTrait, name: &str) -> Result<bool, DbErr> {
-    let result = upstreams::Entity::delete_many().filter(upstreams::Column::Name.eq(name)).exec(db).await?;
+    let result = upstreams::Entity::delete_many()
+        .filter(upstreams::Column::Name.eq(name))
+        .exec(db)
+        .await?;
     Ok(result.rows_affected == 1)
 }
 
 /// The local user linked to an upstream identity (issuer, sub).
-pub async fn find_identity(db: &impl ConnectionTrait, issuer: &str, subject: &str) -> Result<Option<String>, DbErr> {
-    Ok(upstream_identities::Entity::find_by_id((issuer.to_string(), subject.to_string()))
-        .one(db)
-        .await?
-        .map(|i| i.user_id))
+pub async fn find_identity(
+    db: &impl ConnectionTrait,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<String>, DbErr> {
+    Ok(
+        upstream_identities::Entity::find_by_id((issuer.to_string(), subject.to_string()))
+            .one(db)
+            .await?
+            .map(|i| i.user_id),
+    )
 }
 
-pub async fn link_identity(db: &impl ConnectionTrait, issuer: &str, subject: &str, user_id: &str, now: i64) -> Result<(), DbErr> {
+pub async fn link_identity(
+    db: &impl ConnectionTrait,
+    issuer: &str,
+    subject: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<(), DbErr> {
     let model = upstream_identities::ActiveModel {
         issuer: Set(issuer.to_string()),
         subject: Set(subject.to_string()),
         user_id: Set(user_id.to_string()),
         created_at: Set(now),
     };
-    upstream_identities::Entity::insert(model).exec(db).await.map(|_| ())
+    upstream_identities::Entity::insert(model)
+        .exec(db)
+        .await
+        .map(|_| ())
 }

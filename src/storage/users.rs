@@ -1,7 +1,9 @@
 //! Users: local accounts.
 use entity::users::{self, ActiveModel, Column, Entity};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
 
 pub type User = users::Model;
 
@@ -32,16 +34,34 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<User>, D
     Entity::find_by_id(id.to_string()).one(db).await
 }
 
-pub async fn find_by_username(db: &impl ConnectionTrait, username: &str) -> Result<Option<User>, DbErr> {
-    Entity::find().filter(Column::Username.eq(username)).one(db).await
+pub async fn find_by_username(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<User>, DbErr> {
+    Entity::find()
+        .filter(Column::Username.eq(username))
+        .one(db)
+        .await
 }
 
 /// Users whose verified email is `email` (case-insensitive).
-pub async fn find_by_verified_email(db: &impl ConnectionTrait, email: &str) -> Result<Vec<User>, DbErr> {
-    let users = Entity::find().filter(Column::EmailVerified.eq(true)).filter(Column::Email.is_not_null()).all(db).await?;
+pub async fn find_by_verified_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Vec<User>, DbErr> {
+    let users = Entity::find()
+        .filter(Column::EmailVerified.eq(true))
+        .filter(Column::Email.is_not_null())
+        .all(db)
+        .await?;
     Ok(users
         .into_iter()
-        .filter(|u| u.email.as_deref().map(|e| e.eq_ignore_ascii_case(email)).unwrap_or(false))
+        .filter(|u| {
+            u.email
+                .as_deref()
+                .map(|e| e.eq_ignore_ascii_case(email))
+                .unwrap_or(false)
+        })
         .collect())
 }
 
@@ -50,7 +70,12 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<User>, DbErr> {
 }
 
 /// Enables or disables a user; returns false if no such user.
-pub async fn set_disabled(db: &impl ConnectionTrait, username: &str, disabled: bool, now: i64) -> Result<bool, DbErr> {
+pub async fn set_disabled(
+    db: &impl ConnectionTrait,
+    username: &str,
+    disabled: bool,
+    now: i64,
+) -> Result<bool, DbErr> {
     let result = Entity::update_many()
         .col_expr(Column::Disabled, Expr::value(disabled))
         .col_expr(Column::UpdatedAt, Expr::value(now))
@@ -60,7 +85,12 @@ pub async fn set_disabled(db: &impl ConnectionTrait, username: &str, disabled: b
     Ok(result.rows_affected == 1)
 }
 
-pub async fn set_password(db: &impl ConnectionTrait, username: &str, hash: &str, now: i64) -> Result<bool, DbErr> {
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    username: &str,
+    hash: &str,
+    now: i64,
+) -> Result<bool, DbErr> {
     let result = Entity::update_many()
         .col_expr(Column::PasswordHash, Expr::value(hash))
         .col_expr(Column::UpdatedAt, Expr::value(now))

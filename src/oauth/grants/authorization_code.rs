@@ -8,31 +8,47 @@ use crate::state::AppState;
 use crate::storage::clients::Client;
 use crate::storage::{codes, families, users};
 
-pub async fn handle(state: &AppState, client: &Client, params: &Params) -> OAuthResult<TokenResponse> {
+pub async fn handle(
+    state: &AppState,
+    client: &Client,
+    params: &Params,
+) -> OAuthResult<TokenResponse> {
     if !client.allows_grant("authorization_code") {
-        return Err(OAuthError::unauthorized_client("the client may not use the authorization_code grant"));
+        return Err(OAuthError::unauthorized_client(
+            "the client may not use the authorization_code grant",
+        ));
     }
     let now = state.clock.now();
     let code_hash = token_hash(params.require("code")?);
     let aud = audience(&state.settings, params)?;
     let Some(code) = codes::find(&state.db, &code_hash).await? else {
-        return Err(OAuthError::invalid_grant("the authorization code is invalid"));
+        return Err(OAuthError::invalid_grant(
+            "the authorization code is invalid",
+        ));
     };
     if code.used_at.is_some() {
         return Err(replayed(state, &code_hash, now).await);
     }
     if code.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
     }
     if now >= code.expires_at {
-        return Err(OAuthError::invalid_grant("the authorization code has expired"));
+        return Err(OAuthError::invalid_grant(
+            "the authorization code has expired",
+        ));
     }
     match params.get("redirect_uri") {
         Some(uri) if uri != code.redirect_uri => {
-            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"))
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ))
         }
         None if client.redirect_uris.len() != 1 => {
-            return Err(OAuthError::invalid_request("missing parameter redirect_uri"))
+            return Err(OAuthError::invalid_request(
+                "missing parameter redirect_uri",
+            ))
         }
         _ => {}
     }
@@ -40,11 +56,17 @@ pub async fn handle(state: &AppState, client: &Client, params: &Params) -> OAuth
 
     let scope = Scopes::from_stored(&code.scope);
     let settings = &state.settings;
-    let lifetime = if scope.contains("offline_access") { settings.refresh_absolute_seconds } else { settings.session_seconds };
+    let lifetime = if scope.contains("offline_access") {
+        settings.refresh_absolute_seconds
+    } else {
+        settings.session_seconds
+    };
     let Some(family_id) = codes::redeem(&state.db, &code, now, now + lifetime).await? else {
         return Err(replayed(state, &code_hash, now).await);
     };
-    let user = users::find(&state.db, &code.user_id).await?.filter(|u| !u.disabled);
+    let user = users::find(&state.db, &code.user_id)
+        .await?
+        .filter(|u| !u.disabled);
     let Some(user) = user else {
         families::revoke_family(&state.db, &family_id, now).await?;
         return Err(OAuthError::invalid_grant("the user is no longer active"));
@@ -66,7 +88,16 @@ pub async fn handle(state: &AppState, client: &Client, params: &Params) -> OAuth
     let refresh_token = if client.allows_grant("refresh_token") {
         let (value, hash) = tokens::refresh_token();
         let idle = (now + settings.refresh_idle_seconds).min(now + lifetime);
-        families::insert_refresh(&state.db, &hash, &family_id, &client.client_id, &code.scope, now, idle).await?;
+        families::insert_refresh(
+            &state.db,
+            &hash,
+            &family_id,
+            &client.client_id,
+            &code.scope,
+            now,
+            idle,
+        )
+        .await?;
         Some(value)
     } else {
         None
@@ -102,12 +133,16 @@ fn check_pkce(challenge: Option<&str>, verifier: Option<&str>) -> OAuthResult<()
     match (challenge, verifier) {
         (None, None) => Ok(()),
         (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
-        (None, Some(_)) => Err(OAuthError::invalid_grant("code_verifier given but no code_challenge was sent")),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier given but no code_challenge was sent",
+        )),
         (Some(challenge), Some(verifier)) => {
             if CodeVerifier::parse(verifier)?.matches(challenge) {
                 Ok(())
             } else {
-                Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"))
+                Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ))
             }
         }
     }

@@ -7,9 +7,18 @@ use crate::oauth::tokens::{self, AccessGrant, TokenResponse};
 use crate::state::AppState;
 use crate::storage::clients::{AuthMethod, Client};
 
-pub async fn handle(state: &AppState, client: &Client, params: &Params) -> OAuthResult<TokenResponse> {
-    if client.public || client.auth_method == AuthMethod::None || !client.allows_grant("client_credentials") {
-        return Err(OAuthError::unauthorized_client("the client may not use the client_credentials grant"));
+pub async fn handle(
+    state: &AppState,
+    client: &Client,
+    params: &Params,
+) -> OAuthResult<TokenResponse> {
+    if client.public
+        || client.auth_method == AuthMethod::None
+        || !client.allows_grant("client_credentials")
+    {
+        return Err(OAuthError::unauthorized_client(
+            "the client may not use the client_credentials grant",
+        ));
     }
     let allowed = client.scopes.without("openid").without("offline_access");
     let scope = match params.get("scope") {
@@ -17,7 +26,9 @@ pub async fn handle(state: &AppState, client: &Client, params: &Params) -> OAuth
         Some(requested) => {
             let requested = Scopes::parse(requested)?;
             if !requested.is_subset(&allowed) {
-                return Err(OAuthError::invalid_scope("the requested scope exceeds what the client may request"));
+                return Err(OAuthError::invalid_scope(
+                    "the requested scope exceeds what the client may request",
+                ));
             }
             requested
         }
@@ -32,7 +43,8 @@ pub async fn handle(state: &AppState, client: &Client, params: &Params) -> OAuth
         family_id: None,
         auth_time: None,
     };
-    let access_token = tokens::access_token(state, &grant, now).map_err(crate::error::AppError::from)?;
+    let access_token =
+        tokens::access_token(state, &grant, now).map_err(crate::error::AppError::from)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -12,7 +12,12 @@ use crate::config::Settings;
 pub fn audience(settings: &Settings, params: &Params) -> OAuthResult<String> {
     match params.get("resource") {
         None => Ok(settings.default_audience()),
-        Some(resource) if settings.resources.iter().any(|r| r == resource) => Ok(resource.to_string()),
-        Some(_) => Err(OAuthError::new(ErrorCode::InvalidTarget, "resource is not a registered resource")),
+        Some(resource) if settings.resources.iter().any(|r| r == resource) => {
+            Ok(resource.to_string())
+        }
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "resource is not a registered resource",
+        )),
     }
 }

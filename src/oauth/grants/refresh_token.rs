@@ -12,9 +12,15 @@ use crate::storage::clients::Client;
 use crate::storage::families::{self, Family, RefreshToken};
 use crate::storage::users;
 
-pub async fn handle(state: &AppState, client: &Client, params: &Params) -> OAuthResult<TokenResponse> {
+pub async fn handle(
+    state: &AppState,
+    client: &Client,
+    params: &Params,
+) -> OAuthResult<TokenResponse> {
     if !client.allows_grant("refresh_token") {
-        return Err(OAuthError::unauthorized_client("the client may not use the refresh_token grant"));
+        return Err(OAuthError::unauthorized_client(
+            "the client may not use the refresh_token grant",
+        ));
     }
     let now = state.clock.now();
     let presented = token_hash(params.require("refresh_token")?);
@@ -36,12 +42,16 @@ pub async fn handle(state: &AppState, client: &Client, params: &Params) -> OAuth
         Some(requested) => {
             let requested = Scopes::parse(requested)?;
             if !requested.is_subset(&granted) {
-                return Err(OAuthError::invalid_scope("a refresh may narrow the scope, never widen it"));
+                return Err(OAuthError::invalid_scope(
+                    "a refresh may narrow the scope, never widen it",
+                ));
             }
             requested
         }
     };
-    let user = users::find(&state.db, &family.user_id).await?.filter(|u| !u.disabled);
+    let user = users::find(&state.db, &family.user_id)
+        .await?
+        .filter(|u| !u.disabled);
     let Some(user) = user else {
         families::revoke_family(&state.db, &family.id, now).await?;
         return Err(invalid());
@@ -64,7 +74,16 @@ pub async fn handle(state: &AppState, client: &Client, params: &Params) -> OAuth
         return Err(invalid());
     }
     if !rotated {
-        families::insert_refresh(&state.db, &new_hash, &family.id, &client.client_id, &token.scope, now, idle).await?;
+        families::insert_refresh(
+            &state.db,
+            &new_hash,
+            &family.id,
+            &client.client_id,
+            &token.scope,
+            now,
+            idle,
+        )
+        .await?;
     }
     respond(state, client, &family, &user, scope, aud, new_value, now)
 }

@@ -1,0 +1,327 @@
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! `spawn_app` and the test user agent.
+use std::sync::Arc;
+
+use clap::Parser;
+use openidconnect::core::{CoreClient, CoreProviderMetadata};
+use openidconnect::{ClientId, ClientSecret, IssuerUrl, RedirectUrl};
+use reqwest::redirect::Policy;
+use sea_orm::ConnectionTrait;
+use tessera::cli::{register_client, ClientSpec};
+use tessera::clock::{Clock, FixedClock, SystemClock};
+use tessera::config::{Settings, SigningAlg};
+use tessera::state::AppState;
+use tessera::storage::clients::AuthMethod;
+use tessera::storage::users;
+
+/// The relying-party client as discovery configures it.
+pub type RpClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const REDIRECT_URI: &str = "http://127.0.0.1:1/callback";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub clock: FixedClock,
+    pub settings: Settings,
+    _dir: tempfile::TempDir,
+}
+
+/// Settings as the CLI would build them with no flags, with the database and keys in `dir`.
+pub async fn test_settings(dir: &std::path::Path, port: u16) -> Settings {
+    let mut settings = tessera::cli::Cli::try_parse_from(["tessera"])
+        .unwrap()
+        .settings;
+    settings.issuer = format!("http://127.0.0.1:{port}").parse().unwrap();
+    settings.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    settings.keys_dir = dir.join("keys");
+    settings.database_url = fresh_database_url(dir).await;
+    settings
+}
+
+/// A fresh database: its own PostgreSQL database when `TESSERA_TEST_POSTGRES_URL` is set,
+/// else a new SQLite file.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("TESSERA_TEST_POSTGRES_URL") {
+        Ok(base) if !base.is_empty() => {
+            let name = format!(
+                "tessera_test_{}",
+                tessera::secrets::random_token(9)
+                    .to_lowercase()
+                    .replace(['-', '_'], "x")
+            );
+            let admin = sea_orm::Database::connect(&base)
+                .await
+                .expect("connect to TESSERA_TEST_POSTGRES_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            admin.close().await.ok();
+            let mut url = url::Url::parse(&base).unwrap();
+            url.set_path(&format!("/{name}"));
+            url.to_string()
+        }
+        _ => format!("sqlite://{}", dir.join("tessera.db").display()),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut settings = test_settings(dir.path(), port).await;
+    configure(&mut settings);
+    let clock = FixedClock::default();
+    clock.advance(SystemClock.now());
+    let state = tessera::server::build_state(settings.clone(), Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let app = tessera::app::router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        state,
+        clock,
+        settings,
+        _dir: dir,
+    }
+}
+
+pub struct Registered {
+    pub client_id: String,
+    pub secret: Option<String>,
+}
+
+/// What most tests register: a confidential code + refresh client.
+pub fn spec(name: &str) -> ClientSpec {
+    ClientSpec {
+        name: name.into(),
+        redirect_uris: vec![REDIRECT_URI.into()],
+        public: false,
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scopes: vec![],
+        id_token_alg: SigningAlg::Rs256,
+        auth_method: None,
+        jwks: None,
+        client_id: None,
+    }
+}
+
+impl TestApp {
+    pub async fn add_user(&self, username: &str) -> users::User {
+        let hash =
+            tessera::accounts::password::hash_blocking(&tessera::secrets::Secret(PASSWORD.into()))
+                .unwrap();
+        users::insert(
+            &self.state.db,
+            users::NewUser {
+                username: username.into(),
+                email: Some(format!("{username}@example.com")),
+                email_verified: true,
+                name: Some(format!("{username} Example")),
+                password_hash: Some(hash),
+            },
+            self.clock.now(),
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn add_client(&self, spec: ClientSpec) -> Registered {
+        let (client, secret) = register_client(
+            &self.state.db,
+            &self.state.keys.client_secret_pepper,
+            spec,
+            self.clock.now(),
+        )
+        .await
+        .unwrap();
+        Registered {
+            client_id: client.client_id,
+            secret,
+        }
+    }
+
+    pub async fn add_public_client(&self) -> Registered {
+        let mut s = spec("Public app");
+        s.public = true;
+        s.auth_method = Some(AuthMethod::None);
+        self.add_client(s).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// The real relying-party library, configured by discovery.
+    pub async fn oidc_client(&self, registered: &Registered) -> RpClient {
+        let metadata = CoreProviderMetadata::discover_async(
+            IssuerUrl::new(self.base.clone()).unwrap(),
+            &http(),
+        )
+        .await
+        .expect("discovery");
+        CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(registered.client_id.clone()),
+            registered.secret.clone().map(ClientSecret::new),
+        )
+        .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap())
+    }
+
+    /// POSTs a form to one of our endpoints with HTTP Basic client authentication.
+    pub async fn post_basic(
+        &self,
+        path: &str,
+        client: &Registered,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        http()
+            .post(self.url(path))
+            .basic_auth(&client.client_id, client.secret.as_deref())
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// An HTTP client that does not follow redirects (the tests look at every Location).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A browser: keeps cookies, follows our pages, fills the login and consent forms.
+pub struct Browser {
+    pub client: reqwest::Client,
+    base: String,
+}
+
+/// Where a browser journey ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Sent to the client's redirect URI with these query parameters.
+    Redirected(url::Url),
+    /// Stopped on one of our pages with this status and HTML.
+    Page(u16, String),
+}
+
+impl Outcome {
+    pub fn param(&self, name: &str) -> Option<String> {
+        match self {
+            Outcome::Redirected(url) => url
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned()),
+            Outcome::Page(..) => None,
+        }
+    }
+    pub fn code(&self) -> String {
+        self.param("code")
+            .unwrap_or_else(|| panic!("no code in {self:?}"))
+    }
+}
+
+pub fn hidden_input(html: &str, name: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(&format!("input[name=\"{name}\"]")).unwrap();
+    doc.select(&selector)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .map(str::to_string)
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            base: app.base.clone(),
+        }
+    }
+
+    /// Opens `url` and follows redirects within our server; on the login page submits
+    /// `login` (if given) and on the consent page answers `decision`.
+    pub async fn journey(&self, url: &str, login: Option<(&str, &str)>, decision: &str) -> Outcome {
+        let mut response = self.client.get(url).send().await.unwrap();
+        let mut logged_in = false;
+        for _ in 0..10 {
+            let status = response.status().as_u16();
+            if let Some(location) = response.headers().get("location") {
+                let location = location.to_str().unwrap().to_string();
+                let absolute = if location.starts_with('/') {
+                    format!("{}{location}", self.base)
+                } else {
+                    location
+                };
+                if !absolute.starts_with(&self.base) {
+                    return Outcome::Redirected(url::Url::parse(&absolute).unwrap());
+                }
+                response = self.client.get(&absolute).send().await.unwrap();
+                continue;
+            }
+            let page_url = response.url().clone();
+            let html = response.text().await.unwrap();
+            if status != 200 {
+                return Outcome::Page(status, html);
+            }
+            let csrf = hidden_input(&html, "csrf_token");
+            let request_id = hidden_input(&html, "request_id");
+            match (page_url.path(), csrf, request_id, login) {
+                ("/login", Some(csrf), Some(request_id), Some((user, password))) if !logged_in => {
+                    logged_in = true;
+                    response = self
+                        .client
+                        .post(format!("{}/login", self.base))
+                        .form(&[
+                            ("csrf_token", csrf.as_str()),
+                            ("request_id", &request_id),
+                            ("username", user),
+                            ("password", password),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                ("/consent", Some(csrf), Some(request_id), _) if !decision.is_empty() => {
+                    response = self
+                        .client
+                        .post(format!("{}/consent", self.base))
+                        .form(&[
+                            ("csrf_token", csrf.as_str()),
+                            ("request_id", &request_id),
+                            ("decision", decision),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                _ => return Outcome::Page(status, html),
+            }
+        }
+        panic!("too many redirects");
+    }
+}
+
+pub fn json_error(body: &serde_json::Value) -> &str {
+    body["error"].as_str().unwrap_or_default()
+}

@@ -1,0 +1,8 @@
+//! The one integration-test binary: an in-process server per test on 127.0.0.1:0 with a
+//! fresh database (a SQLite file, or a fresh PostgreSQL database when
+//! `TESSERA_TEST_POSTGRES_URL` is set), driven by the real `openidconnect` client and a
+//! cookie-keeping user agent that fills the HTML forms.
+mod authorization_code;
+mod helpers;
+mod malformed;
+mod tokens;
