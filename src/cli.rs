@@ -366,7 +366,7 @@ async fn client(settings: Settings, command: ClientCommand) -> anyhow::Result<()
     let now = SystemClock.now();
     match command {
         ClientCommand::Add { spec, json } => {
-            let keys = crate::jose::keys::Keys::load_or_generate(&settings.keys_dir)?;
+            let keys = crate::jose::keys::Keys::load_shared(&db, &settings.keys_dir, now).await?;
             let (client, secret) =
                 register_client(&db, &keys.client_secret_pepper, spec, now).await?;
             let value = json!({
@@ -431,7 +431,7 @@ async fn client(settings: Settings, command: ClientCommand) -> anyhow::Result<()
             if !needs_secret(&client) {
                 bail!("client {client_id} does not authenticate with a secret");
             }
-            let keys = crate::jose::keys::Keys::load_or_generate(&settings.keys_dir)?;
+            let keys = crate::jose::keys::Keys::load_shared(&db, &settings.keys_dir, now).await?;
             let secret = random_token(32);
             storage::clients::set_secret_hash(
                 &db,

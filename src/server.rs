@@ -23,7 +23,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     storage::migrate(&db)
         .await
         .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
-    let keys = Keys::load_or_generate(&settings.keys_dir)?;
+    let keys = Keys::load_shared(&db, &settings.keys_dir, clock.now()).await?;
     Ok(AppState::new(db, Arc::new(keys), clock, settings))
 }
 

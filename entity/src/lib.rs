@@ -5,6 +5,7 @@ pub mod clients;
 pub mod consents;
 pub mod refresh_tokens;
 pub mod revoked_tokens;
+pub mod server_keys;
 pub mod sessions;
 pub mod token_families;
 pub mod upstream_identities;

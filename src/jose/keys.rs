@@ -8,7 +8,10 @@ use josekit::jws::alg::ecdsa::{EcdsaJwsSigner, EcdsaJwsVerifier};
 use josekit::jws::alg::rsassa::{RsassaJwsSigner, RsassaJwsVerifier};
 use josekit::jws::{ES256, RS256};
 
+use sea_orm::DatabaseConnection;
+
 use crate::config::SigningAlg;
+use crate::storage;
 
 const RSA_FILE: &str = "rs256-private.pem";
 const EC_FILE: &str = "es256-private.pem";
@@ -49,39 +52,60 @@ pub enum KeyError {
 
 impl Keys {
     /// Loads the keys in `dir`, generating (and writing, mode 0600) any that are missing.
+    /// For tools and benchmarks; the server and the CLI use [`Keys::load_shared`].
     pub fn load_or_generate(dir: &Path) -> Result<Keys, KeyError> {
         std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
             path: dir.into(),
             source,
         })?;
-        let rsa_pem = read_or_create(&dir.join(RSA_FILE), || {
-            RS256
-                .generate_key_pair(2048)
-                .map(|k| k.to_pem_private_key())
+        let rsa_pem = read_or_create(&dir.join(RSA_FILE), generate_rsa)?;
+        let ec_pem = read_or_create(&dir.join(EC_FILE), generate_ec)?;
+        let pepper = read_or_create(&dir.join(PEPPER_FILE), generate_pepper)?;
+        Keys::from_material(dir, &rsa_pem, &ec_pem, &pepper)
+    }
+
+    /// The database holds the key material every instance and the CLI must share; the keys
+    /// directory holds a local copy. On the first start of all, the directory's keys (or new
+    /// ones) are stored; later starts — of this or any other instance — use the stored ones
+    /// and refresh the directory's copy.
+    pub async fn load_shared(
+        db: &DatabaseConnection,
+        dir: &Path,
+        now: i64,
+    ) -> Result<Keys, KeyError> {
+        std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+            path: dir.into(),
+            source,
         })?;
-        let ec_pem = read_or_create(&dir.join(EC_FILE), || {
-            ES256.generate_key_pair().map(|k| k.to_pem_private_key())
-        })?;
-        let pepper_b64 = read_or_create(&dir.join(PEPPER_FILE), || {
-            Ok(crate::secrets::random_token(32).into_bytes())
-        })?;
+        let rsa_pem = shared(db, dir, RSA_FILE, generate_rsa, now).await?;
+        let ec_pem = shared(db, dir, EC_FILE, generate_ec, now).await?;
+        let pepper = shared(db, dir, PEPPER_FILE, generate_pepper, now).await?;
+        Keys::from_material(dir, &rsa_pem, &ec_pem, &pepper)
+    }
+
+    fn from_material(
+        dir: &Path,
+        rsa_pem: &[u8],
+        ec_pem: &[u8],
+        pepper_b64: &[u8],
+    ) -> Result<Keys, KeyError> {
         let invalid = |file: &str, e: &dyn std::fmt::Display| KeyError::Invalid {
             path: dir.join(file),
             message: e.to_string(),
         };
         let client_secret_pepper = URL_SAFE_NO_PAD
-            .decode(String::from_utf8_lossy(&pepper_b64).trim())
+            .decode(String::from_utf8_lossy(pepper_b64).trim())
             .map_err(|e| invalid(PEPPER_FILE, &e))?;
 
         let rsa_pair = RS256
-            .key_pair_from_pem(&rsa_pem)
+            .key_pair_from_pem(rsa_pem)
             .map_err(|e| invalid(RSA_FILE, &e))?;
         let rsa_public = rsa_pair.to_jwk_public_key();
         let rsa_kid = thumbprint(&rsa_public, &["e", "kty", "n"]);
         let mut rs256 = RsaKey {
             kid: rsa_kid.clone(),
             signer: RS256
-                .signer_from_pem(&rsa_pem)
+                .signer_from_pem(rsa_pem)
                 .map_err(|e| invalid(RSA_FILE, &e))?,
             verifier: RS256
                 .verifier_from_jwk(&rsa_public)
@@ -90,14 +114,14 @@ impl Keys {
         rs256.signer.set_key_id(&rsa_kid);
 
         let ec_pair = ES256
-            .key_pair_from_pem(&ec_pem)
+            .key_pair_from_pem(ec_pem)
             .map_err(|e| invalid(EC_FILE, &e))?;
         let ec_public = ec_pair.to_jwk_public_key();
         let ec_kid = thumbprint(&ec_public, &["crv", "kty", "x", "y"]);
         let mut es256 = EcKey {
             kid: ec_kid.clone(),
             signer: ES256
-                .signer_from_pem(&ec_pem)
+                .signer_from_pem(ec_pem)
                 .map_err(|e| invalid(EC_FILE, &e))?,
             verifier: ES256
                 .verifier_from_jwk(&ec_public)
@@ -145,6 +169,74 @@ fn thumbprint(public: &Jwk, members: &[&str]) -> String {
         .collect();
     let json = serde_json::to_string(&canonical).unwrap_or_default();
     URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, json.as_bytes()))
+}
+
+fn generate_rsa() -> Result<Vec<u8>, josekit::JoseError> {
+    RS256
+        .generate_key_pair(2048)
+        .map(|k| k.to_pem_private_key())
+}
+
+fn generate_ec() -> Result<Vec<u8>, josekit::JoseError> {
+    ES256.generate_key_pair().map(|k| k.to_pem_private_key())
+}
+
+fn generate_pepper() -> Result<Vec<u8>, josekit::JoseError> {
+    Ok(crate::secrets::random_token(32).into_bytes())
+}
+
+/// One piece of shared key material: the database's if it has one, else the directory's
+/// (or a new one) stored for everyone; the directory's copy is refreshed to match.
+async fn shared(
+    db: &DatabaseConnection,
+    dir: &Path,
+    file: &str,
+    generate: fn() -> Result<Vec<u8>, josekit::JoseError>,
+    now: i64,
+) -> Result<Vec<u8>, KeyError> {
+    let path = dir.join(file);
+    let db_err = |e: sea_orm::DbErr| KeyError::Invalid {
+        path: path.clone(),
+        message: format!("database: {e}"),
+    };
+    let local = match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => return Err(KeyError::Io { path, source }),
+    };
+    let stored = match storage::server_keys::get(db, file).await.map_err(db_err)? {
+        Some(stored) => stored,
+        None => {
+            let material = match &local {
+                Some(bytes) => bytes.clone(),
+                None => generate().map_err(|e| KeyError::Invalid {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?,
+            };
+            let text = String::from_utf8(material).map_err(|e| KeyError::Invalid {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            storage::server_keys::insert_if_absent(db, file, &text, now)
+                .await
+                .map_err(db_err)?
+        }
+    };
+    let stored = stored.into_bytes();
+    if local.as_deref() != Some(stored.as_slice()) {
+        if local.is_some() {
+            tracing::warn!(path = %path.display(), "the keys directory differs from the database; using the database's key");
+            std::fs::remove_file(&path).map_err(|source| KeyError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        } else {
+            tracing::info!(path = %path.display(), "wrote the key to the keys directory");
+        }
+        write_private(&path, &stored)?;
+    }
+    Ok(stored)
 }
 
 fn read_or_create(

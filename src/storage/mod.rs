@@ -5,6 +5,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod families;
+pub mod server_keys;
 pub mod sessions;
 pub mod upstreams;
 pub mod users;

@@ -79,10 +79,28 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(configure, None).await
+}
+
+/// A second instance on the same database and behind the same issuer URL (as behind a load
+/// balancer), with its own, empty keys directory.
+pub async fn spawn_app_sharing(other: &TestApp) -> TestApp {
+    let issuer = other.settings.issuer.clone();
+    spawn(
+        move |s| s.issuer = issuer,
+        Some(other.settings.database_url.clone()),
+    )
+    .await
+}
+
+async fn spawn(configure: impl FnOnce(&mut Settings), database_url: Option<String>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut settings = test_settings(dir.path(), port).await;
+    if let Some(url) = database_url {
+        settings.database_url = url;
+    }
     configure(&mut settings);
     let clock = FixedClock::default();
     clock.advance(SystemClock.now());
@@ -210,7 +228,7 @@ pub fn http() -> reqwest::Client {
 /// A browser: keeps cookies, follows our pages, fills the login and consent forms.
 pub struct Browser {
     pub client: reqwest::Client,
-    base: String,
+    pub base: String,
 }
 
 /// Where a browser journey ended.

@@ -4,5 +4,6 @@
 //! cookie-keeping user agent that fills the HTML forms.
 mod authorization_code;
 mod helpers;
+mod instances;
 mod malformed;
 mod tokens;

@@ -1,0 +1,326 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Nothing lost, nothing hidden: the CLI and several instances share one database, and a
+//! change made with the CLI takes effect at once.
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// Runs the real `tessera` binary against the app's database, with its own keys directory.
+fn cli(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let keys = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .env("TESSERA_DATABASE_URL", &app.settings.database_url)
+        .env("TESSERA_KEYS_DIR", keys.path())
+        .env("TESSERA_ISSUER", &app.base)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into(),
+        String::from_utf8_lossy(&output.stderr).into(),
+    )
+}
+
+#[tokio::test]
+async fn cli_changes_take_effect_at_once_on_a_running_server() {
+    let app = spawn_app().await;
+    let (ok, out, err) = cli(
+        &app,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Job",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "api:read",
+            "--json",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    let client = Registered {
+        client_id: created["client_id"].as_str().unwrap().into(),
+        secret: created["client_secret"].as_str().map(str::to_string),
+    };
+    let response = app
+        .post_basic("/token", &client, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let (ok, out, _) = cli(&app, &["client", "list", "--json"], None);
+    assert!(ok && out.contains(&client.client_id));
+    let (ok, out, err) = cli(
+        &app,
+        &[
+            "client",
+            "rotate-secret",
+            "--client-id",
+            &client.client_id,
+            "--json",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let rotated: Value = serde_json::from_str(&out).unwrap();
+    let response = app
+        .post_basic("/token", &client, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old secret stops working at once"
+    );
+    let client = Registered {
+        client_id: client.client_id.clone(),
+        secret: rotated["client_secret"].as_str().map(str::to_string),
+    };
+    let response = app
+        .post_basic("/token", &client, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let (ok, _, err) = cli(
+        &app,
+        &["client", "remove", "--client-id", &client.client_id],
+        None,
+    );
+    assert!(ok, "{err}");
+    let response = app
+        .post_basic("/token", &client, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn cli_users_can_log_in_and_disabling_them_works_at_once() {
+    let app = spawn_app().await;
+    let (ok, out, err) = cli(
+        &app,
+        &[
+            "user",
+            "add",
+            "--username",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+            "--json",
+        ],
+        Some("a long enough password\n"),
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("\"username\":\"bob\""));
+    let (ok, _, err) = cli(
+        &app,
+        &["user", "add", "--username", "bob", "--password-stdin"],
+        Some("another password"),
+    );
+    assert!(!ok && err.contains("already exists"), "{err}");
+
+    let client = app.add_client(spec("App")).await;
+    let mut url = url::Url::parse(&app.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client.client_id)
+        .append_pair("redirect_uri", REDIRECT_URI)
+        .append_pair("scope", "openid");
+    let outcome = Browser::new(&app)
+        .journey(
+            url.as_str(),
+            Some(("bob", "a long enough password")),
+            "allow",
+        )
+        .await;
+    let response = app
+        .post_basic(
+            "/token",
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &outcome.code()),
+                ("redirect_uri", REDIRECT_URI),
+            ],
+        )
+        .await;
+    let tokens: Value = response.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    let userinfo = http()
+        .get(app.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), StatusCode::OK);
+
+    let (ok, _, err) = cli(&app, &["user", "disable", "--username", "bob"], None);
+    assert!(ok, "{err}");
+    let userinfo = http()
+        .get(app.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_behave_as_one_server() {
+    let a = spawn_app().await;
+    let b = spawn_app_sharing(&a).await;
+    a.add_user("alice").await;
+    let client = a.add_client(spec("App")).await;
+
+    let jwks_a = http()
+        .get(a.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let jwks_b = http()
+        .get(b.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwks_a, jwks_b,
+        "instances share their signing keys through the database"
+    );
+
+    let mut url = url::Url::parse(&a.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client.client_id)
+        .append_pair("redirect_uri", REDIRECT_URI)
+        .append_pair("scope", "openid offline_access");
+    let outcome = Browser::new(&a)
+        .journey(url.as_str(), Some(("alice", PASSWORD)), "allow")
+        .await;
+    // The code issued by A is redeemed at B; B's refresh rotates at A; a replay at B revokes.
+    let response = b
+        .post_basic(
+            "/token",
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &outcome.code()),
+                ("redirect_uri", REDIRECT_URI),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.unwrap();
+    let r1 = tokens["refresh_token"].as_str().unwrap();
+    let userinfo = http()
+        .get(a.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), StatusCode::OK);
+    let response = a
+        .post_basic(
+            "/token",
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", r1)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = b
+        .post_basic(
+            "/token",
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", r1)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn restart_keeps_keys_clients_and_sessions() {
+    let a = spawn_app().await;
+    a.add_user("alice").await;
+    let client = a.add_client(spec("App")).await;
+    let mut url = url::Url::parse(&a.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client.client_id)
+        .append_pair("redirect_uri", REDIRECT_URI)
+        .append_pair("scope", "openid");
+    let browser = Browser::new(&a);
+    browser
+        .journey(url.as_str(), Some(("alice", PASSWORD)), "allow")
+        .await
+        .code();
+    let jwks_before = http()
+        .get(a.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    // A new process on the same database and the same keys directory.
+    let b = spawn_app_with({
+        let (db, keys) = (a.settings.database_url.clone(), a.settings.keys_dir.clone());
+        move |s| {
+            s.database_url = db;
+            s.keys_dir = keys;
+        }
+    })
+    .await;
+    let jwks_after = http()
+        .get(b.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(jwks_before, jwks_after);
+    // The browser's session cookie is for 127.0.0.1 (any port): its session is still valid.
+    let url_b = url.as_str().replace(&a.base, &b.base);
+    let browser_b = Browser {
+        client: browser.client.clone(),
+        ..Browser::new(&b)
+    };
+    let outcome = browser_b.journey(&url_b, None, "").await;
+    let response = b
+        .post_basic(
+            "/token",
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &outcome.code()),
+                ("redirect_uri", REDIRECT_URI),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
