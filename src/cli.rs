@@ -552,9 +552,11 @@ fn new_client(spec: ClientSpec) -> anyhow::Result<Client> {
     let client_id = client_id.unwrap_or_else(|| random_token(16));
     if client_id.is_empty()
         || client_id.len() > 128
-        || client_id.chars().any(|c| c.is_whitespace() || c == ':')
+        || client_id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
     {
-        bail!("the client_id must be 1-128 characters without spaces or colons");
+        bail!("the client_id must be 1-128 characters without spaces");
     }
     Ok(Client {
         client_id,

@@ -13,7 +13,13 @@ pub enum Checked {
     Inactive(&'static str),
 }
 
-pub async fn check(state: &AppState, token: &str) -> Result<Checked, AppError> {
+/// `caller` is a client already known to exist (the authenticated introspecting client): a
+/// token issued to it needs no second look-up; any other token's client must still exist.
+pub async fn check(
+    state: &AppState,
+    token: &str,
+    caller: Option<&str>,
+) -> Result<Checked, AppError> {
     let claims = match jwt::verify(&state.keys, token, "at+jwt") {
         Ok(claims) => claims,
         Err(_) => {
@@ -43,6 +49,19 @@ pub async fn check(state: &AppState, token: &str) -> Result<Checked, AppError> {
         if !families::is_family_live(&state.db, family).await? {
             return Ok(Checked::Inactive("the access token has been revoked"));
         }
+    }
+    let client_id = claims
+        .get("client_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if caller != Some(client_id)
+        && crate::storage::clients::find(&state.db, client_id)
+            .await?
+            .is_none()
+    {
+        return Ok(Checked::Inactive(
+            "the client the access token was issued to no longer exists",
+        ));
     }
     Ok(Checked::Active(claims))
 }

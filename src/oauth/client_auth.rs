@@ -40,7 +40,9 @@ fn parse_basic(headers: &HeaderMap) -> OAuthResult<Option<(String, String)>> {
     }
     let decoded = STANDARD.decode(credentials.trim()).map_err(|_| failed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| failed())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(failed)?;
+    // Our secrets never contain ':' (base64url), so splitting at the last one also accepts
+    // clients that do not form-encode a client_id containing colons.
+    let (id, secret) = decoded.rsplit_once(':').ok_or_else(failed)?;
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
     let unescape = |s: &str| -> OAuthResult<String> {
         let s = s.replace('+', " ");

@@ -73,7 +73,7 @@ async fn access(
     if token.split('.').count() != 3 {
         return Ok(None);
     }
-    let Checked::Active(claims) = access::check(state, token).await? else {
+    let Checked::Active(claims) = access::check(state, token, Some(client_id)).await? else {
         return Ok(Some(Map::new()));
     };
     if !may_see(client_id, &claims) {
@@ -96,12 +96,18 @@ async fn access(
             body.insert(name.into(), value.clone());
         }
     }
-    if let Some(sub) = claims.get("sub").and_then(Value::as_str) {
-        if let Some(user) = crate::storage::users::find(&state.db, sub).await? {
-            if user.disabled {
-                return Ok(Some(Map::new()));
+    // Client-credentials tokens have the client as subject; user tokens name a user.
+    let user_token = claims.contains_key(super::tokens::FAMILY_CLAIM);
+    if let Some(sub) = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .filter(|_| user_token)
+    {
+        match crate::storage::users::find(&state.db, sub).await? {
+            Some(user) if !user.disabled => {
+                body.insert("username".into(), user.username.into());
             }
-            body.insert("username".into(), user.username.into());
+            _ => return Ok(Some(Map::new())),
         }
     }
     body.insert("token_type".into(), "Bearer".into());

@@ -87,7 +87,7 @@ async fn claims(
     state: &AppState,
     token: &str,
 ) -> Result<serde_json::Map<String, Value>, OAuthError> {
-    let claims = match access::check(state, token).await? {
+    let claims = match access::check(state, token, None).await? {
         Checked::Active(claims) => claims,
         Checked::Inactive(reason) => return Err(OAuthError::invalid_token(reason)),
     };

@@ -571,3 +571,57 @@ async fn userinfo_refuses_forged_unsigned_and_missing_tokens() {
         "form-encoded body token (RFC 6750 §2.2)"
     );
 }
+
+#[tokio::test]
+async fn resource_indicator_sets_audience_and_deleting_the_client_kills_its_tokens() {
+    let app = spawn_app_with(|s| s.resources = vec!["https://api.example.com".into()]).await;
+    let machine = app.add_client(cc_spec(AuthMethod::ClientSecretBasic)).await;
+    let mut rs = cc_spec(AuthMethod::ClientSecretBasic);
+    rs.client_id = Some("https://api.example.com".into());
+    let resource_server = app.add_client(rs).await;
+    let other = app.add_client(cc_spec(AuthMethod::ClientSecretBasic)).await;
+
+    let response = app
+        .post_basic(
+            "/token",
+            &machine,
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", "https://evil.example"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        json_error(&response.json().await.unwrap()),
+        "invalid_target"
+    );
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("resource", "https://api.example.com"),
+    ];
+    let body: Value = app
+        .post_basic("/token", &machine, &form)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = body["access_token"].as_str().unwrap();
+    let seen = introspect(&app, &resource_server, token).await;
+    assert_eq!(
+        (seen["active"].clone(), seen["aud"].clone()),
+        (json!(true), json!("https://api.example.com"))
+    );
+    assert_eq!(
+        introspect(&app, &other, token).await,
+        json!({"active": false}),
+        "neither owner nor audience"
+    );
+
+    tessera::storage::clients::remove(&app.state.db, &machine.client_id, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        introspect(&app, &resource_server, token).await,
+        json!({"active": false})
+    );
+}
