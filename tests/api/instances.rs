@@ -324,3 +324,90 @@ async fn restart_keeps_keys_clients_and_sessions() {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn keys_are_private_files_and_discovery_advertises_what_exists() {
+    let app = spawn_app().await;
+    for file in [
+        "rs256-private.pem",
+        "es256-private.pem",
+        "client-secret-pepper",
+    ] {
+        let meta = std::fs::metadata(app.settings.keys_dir.join(file)).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{file}");
+    }
+    let jwks: Value = http()
+        .get(app.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let algs: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
+    assert_eq!(algs, ["RS256", "ES256"]);
+    for key in jwks["keys"].as_array().unwrap() {
+        assert_eq!(key["use"], "sig");
+        assert_eq!(
+            key["kid"].as_str().unwrap().len(),
+            43,
+            "RFC 7638 SHA-256 thumbprint"
+        );
+    }
+    let oidc: Value = http()
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let oauth: Value = http()
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(oidc["issuer"], app.base.as_str());
+    assert_eq!(oauth["issuer"], app.base.as_str());
+    assert_eq!(
+        oidc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    for endpoint in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "introspection_endpoint",
+        "revocation_endpoint",
+    ] {
+        assert_eq!(oidc[endpoint], oauth[endpoint]);
+        let url = oidc[endpoint].as_str().unwrap();
+        let status = http().get(url).send().await.unwrap().status();
+        assert_ne!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{endpoint} advertised but not served"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_http_issuer_is_refused_unless_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), 1).await;
+    settings.issuer = "http://id.example.com".parse().unwrap();
+    assert!(settings.check().unwrap_err().contains("https"));
+    settings.issuer = "https://id.example.com".parse().unwrap();
+    assert!(settings.check().is_ok());
+    settings.issuer = "http://localhost:8080".parse().unwrap();
+    assert!(settings.check().is_ok());
+}

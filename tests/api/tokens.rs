@@ -625,3 +625,43 @@ async fn resource_indicator_sets_audience_and_deleting_the_client_kills_its_toke
         json!({"active": false})
     );
 }
+
+#[tokio::test]
+async fn refresh_tokens_expire_when_idle_and_without_offline_access_with_the_session() {
+    let app = spawn_app_with(|s| {
+        s.refresh_idle_seconds = 1000;
+        s.session_seconds = 3000;
+    })
+    .await;
+    app.add_user("alice").await;
+    let client = app.add_client(spec("App")).await;
+    let online = code_flow_tokens(&app, &client, "openid").await;
+    let offline = code_flow_tokens(&app, &client, "openid offline_access").await;
+    let idle = code_flow_tokens(&app, &client, "openid offline_access").await;
+
+    let mut online_token = online["refresh_token"].as_str().unwrap().to_string();
+    let mut offline_token = offline["refresh_token"].as_str().unwrap().to_string();
+    for _ in 0..4 {
+        app.clock.advance(900);
+        let (status, body) = refresh(&app, &client, &offline_token, None).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "offline_access outlives the session: {body}"
+        );
+        offline_token = body["refresh_token"].as_str().unwrap().to_string();
+        let (status, body) = refresh(&app, &client, &online_token, None).await;
+        if status == StatusCode::OK {
+            online_token = body["refresh_token"].as_str().unwrap().to_string();
+        }
+    }
+    // 3600 s later: past the 3000 s session lifetime, so the online family has ended.
+    let (status, body) = refresh(&app, &client, &online_token, None).await;
+    assert_eq!(
+        (status, json_error(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    // The untouched token has been idle for 3600 s > 1000 s.
+    let (status, _) = refresh(&app, &client, idle["refresh_token"].as_str().unwrap(), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
