@@ -1,14 +1,36 @@
-//! Login through upstream OpenID providers.
+//! Login through upstream OpenID providers ("Sign in with Google", or any OpenID provider):
+//! authorization code + PKCE + `state` + `nonce` through the `openidconnect` crate, full
+//! ID-token validation, then the pending authorization request resumes where it left off.
+//!
+//! - `upstream`: providers as data (presets, validation, quirks);
+//! - `provider`: discovery cache, authorization URL, code exchange, ID-token checks;
+//! - `accounts`: which local user an upstream identity is (link, provision, refuse);
+//! - `handlers`: the two browser endpoints; `cli`: `tessera upstream ...`.
+pub mod accounts;
 pub mod cli;
+pub mod handlers;
+pub mod provider;
+pub mod upstream;
 
+use axum::routing::get;
 use axum::Router;
 
+use crate::config::Settings;
 use crate::state::AppState;
 
-/// Upstream provider metadata cache.
-#[derive(Default)]
-pub struct Federation {}
+pub use provider::Federation;
 
+/// The one redirect URI every upstream sends its answer to.
+pub const CALLBACK_PATH: &str = "/federation/callback";
+
+/// The callback URL to register at every upstream: `{issuer}/federation/callback`.
+pub fn callback_url(settings: &Settings) -> String {
+    settings.endpoint(CALLBACK_PATH)
+}
+
+/// The browser routes; `app::router` puts them under the session layer.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/login/upstream/{name}", get(handlers::start))
+        .route(CALLBACK_PATH, get(handlers::callback))
 }

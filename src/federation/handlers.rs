@@ -1,0 +1,309 @@
+//! The two browser endpoints of an upstream login. They only translate: session and query in,
+//! `provider` and `accounts` do the work, a redirect or a page out.
+use askama::Template;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::accounts::{self, Mapping, Refusal};
+use super::provider::{Callback, UpstreamError};
+use super::upstream::{check_name, label, quirks};
+use crate::accounts::login::{expired, request_id};
+use crate::accounts::session::{self, Login};
+use crate::error::AppError;
+use crate::oauth::authorize;
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::params::Params;
+use crate::state::AppState;
+use crate::storage::upstreams::{self, Upstream};
+use crate::views::page;
+
+/// Session key of the upstream logins in flight.
+const ATTEMPTS: &str = "federation";
+/// An upstream login must come back within this many seconds.
+const ATTEMPT_TTL: i64 = 600;
+/// Most upstream logins in flight per session (several tabs); the oldest are dropped.
+const MAX_ATTEMPTS: usize = 8;
+
+/// An upstream login in flight, kept in the session until its callback consumes it.
+#[derive(Clone, Serialize, Deserialize)]
+struct Attempt {
+    upstream: String,
+    state: String,
+    pkce_verifier: String,
+    nonce: String,
+    request_id: String,
+    created_at: i64,
+}
+
+#[derive(Template)]
+#[template(path = "federation_error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    /// The login page of the pending request, when the user can try again.
+    retry: Option<String>,
+}
+
+fn error_page(status: StatusCode, title: &str, message: &str, retry: Option<&str>) -> Response {
+    page(
+        status,
+        &ErrorPage {
+            title,
+            message,
+            retry: retry.map(|id| format!("/login?request_id={id}")),
+        },
+    )
+}
+
+fn bad_callback() -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in response is not valid",
+        "It does not belong to a sign-in started in this browser, or it was already used. Go back to the application and sign in again.",
+        None,
+    )
+}
+
+/// `GET /login/upstream/{name}?request_id=...`: sends the browser to the upstream.
+pub async fn start(
+    State(state): State<AppState>,
+    session: Session,
+    name: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let now = state.clock.now();
+    let Some(request_id) = request_id(query) else {
+        return Ok(expired());
+    };
+    let Some(request) = session::load_pending(&session, &request_id, now).await? else {
+        return Ok(expired());
+    };
+    let upstream = match name {
+        Ok(Path(name)) if check_name(&name).is_ok() => upstreams::find(&state.db, &name).await?,
+        _ => None,
+    };
+    let Some(upstream) = upstream else {
+        return Ok(error_page(
+            StatusCode::NOT_FOUND,
+            "Unknown sign-in provider",
+            "This way of signing in is not available.",
+            Some(&request_id),
+        ));
+    };
+    let callback = super::callback_url(&state.settings);
+    let started = match state
+        .federation
+        .start(&upstream, &callback, now, request.prompt_login)
+        .await
+    {
+        Ok(started) => started,
+        Err(e) => return Ok(upstream_failure(&upstream, &e, &request_id)),
+    };
+    save_attempt(
+        &session,
+        Attempt {
+            upstream: upstream.name.clone(),
+            state: started.state,
+            pkce_verifier: started.pkce_verifier,
+            nonce: started.nonce,
+            request_id,
+            created_at: now,
+        },
+        now,
+    )
+    .await?;
+    Ok(authorize::redirect(&started.url))
+}
+
+/// `GET /federation/callback?code=...&state=...` (or `error=...`): the upstream's answer.
+pub async fn callback(
+    State(state): State<AppState>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let now = state.clock.now();
+    let Ok(params) = Params::parse(query.unwrap_or_default().as_bytes()) else {
+        return Ok(bad_callback());
+    };
+    let Some(presented) = params.get("state") else {
+        return Ok(bad_callback());
+    };
+    // Single use: the attempt leaves the session whatever happens next.
+    let Some(attempt) = take_attempt(&session, presented, now).await? else {
+        tracing::info!(target: "security", event = "federation_bad_state", "upstream callback with an unknown, expired or replayed state");
+        return Ok(bad_callback());
+    };
+    let retry = Some(attempt.request_id.as_str());
+    let Some(upstream) = upstreams::find(&state.db, &attempt.upstream).await? else {
+        return Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown sign-in provider",
+            "This way of signing in was removed meanwhile.",
+            retry,
+        ));
+    };
+    // RFC 9207: an upstream that names itself must be the one we sent the user to.
+    if params.get("iss").is_some_and(|iss| iss != upstream.issuer) {
+        tracing::warn!(target: "security", event = "federation_mixup", upstream = %upstream.name, "authorization response from another issuer");
+        return Ok(bad_callback());
+    }
+    let Some(mut request) = session::load_pending(&session, &attempt.request_id, now).await? else {
+        return Ok(expired());
+    };
+    if let Some(error) = params.get("error") {
+        if error == "access_denied" {
+            session::remove_pending(&session, &attempt.request_id).await?;
+            let description = format!("the user denied the request at {}", label(&upstream));
+            let error = OAuthError::new(ErrorCode::AccessDenied, description);
+            return Ok(authorize::error_to_client(&state, &request, &error));
+        }
+        tracing::warn!(upstream = %upstream.name, error = %error.chars().take(64).collect::<String>(), "upstream returned an error");
+        return Ok(error_page(
+            StatusCode::BAD_GATEWAY,
+            &format!("{} could not sign you in", label(&upstream)),
+            "The provider reported an error. Try again, or use another way to sign in.",
+            retry,
+        ));
+    }
+    let Some(code) = params.get("code") else {
+        return Ok(bad_callback());
+    };
+    let callback = Callback {
+        code,
+        pkce_verifier: &attempt.pkce_verifier,
+        nonce: &attempt.nonce,
+    };
+    let identity = match state
+        .federation
+        .finish(
+            &upstream,
+            &super::callback_url(&state.settings),
+            callback,
+            now,
+        )
+        .await
+    {
+        Ok(identity) => identity,
+        Err(e) => return Ok(upstream_failure(&upstream, &e, &attempt.request_id)),
+    };
+    let quirks = quirks(&upstream);
+    let policy = state.settings.federation_policy;
+    let (user, mapping) = match accounts::resolve(
+        &state.db, &upstream, &quirks, policy, &identity, now,
+    )
+    .await?
+    {
+        Ok(found) => found,
+        Err(refusal) => {
+            tracing::info!(target: "security", event = "federation_refused", upstream = %upstream.name, reason = ?refusal, "upstream login refused");
+            return Ok(refused(&upstream, refusal, &attempt.request_id));
+        }
+    };
+    tracing::info!(target: "security", event = "federated_login", upstream = %upstream.name, user = %user.id, mapping = ?mapping, "upstream login");
+    if mapping == Mapping::Provisioned {
+        tracing::info!(upstream = %upstream.name, username = %user.username, "provisioned a user");
+    }
+    session::set_login(
+        &session,
+        Login {
+            user_id: user.id,
+            auth_time: now,
+            amr: "fed".into(),
+            idp: Some(upstream.issuer.clone()),
+        },
+    )
+    .await?;
+    request.login_done = true;
+    authorize::decide(&state, &session, request, Some(attempt.request_id)).await
+}
+
+fn upstream_failure(upstream: &Upstream, error: &UpstreamError, request_id: &str) -> Response {
+    let name = label(upstream);
+    match error {
+        UpstreamError::Unavailable(_) => {
+            tracing::warn!(upstream = %upstream.name, error = %error, "upstream unavailable");
+            error_page(
+                StatusCode::BAD_GATEWAY,
+                &format!("{name} is not available"),
+                &format!("We could not reach {name} to sign you in. Try again later, or use another way to sign in."),
+                Some(request_id),
+            )
+        }
+        UpstreamError::Refused(_) => {
+            tracing::warn!(upstream = %upstream.name, error = %error, "upstream refused the code");
+            error_page(
+                StatusCode::BAD_REQUEST,
+                &format!("{name} did not complete the sign-in"),
+                "The sign-in could not be completed. Try again.",
+                Some(request_id),
+            )
+        }
+        UpstreamError::InvalidIdToken(_) => {
+            tracing::warn!(target: "security", event = "federation_invalid_id_token", upstream = %upstream.name, error = %error, "upstream ID token rejected");
+            error_page(
+                StatusCode::BAD_REQUEST,
+                "The sign-in could not be verified",
+                &format!("The answer from {name} did not pass our security checks, so you were not signed in. Try again."),
+                Some(request_id),
+            )
+        }
+    }
+}
+
+fn refused(upstream: &Upstream, refusal: Refusal, request_id: &str) -> Response {
+    let name = label(upstream);
+    let message = match refusal {
+        Refusal::NotLinked => format!(
+            "Your {name} account is not linked to an account here, and this server does not create accounts on first sign-in. Ask an administrator, or use another way to sign in."
+        ),
+        Refusal::Disabled => "This account is disabled. Ask an administrator.".to_string(),
+        Refusal::WrongHostedDomain => format!(
+            "Only {} accounts may sign in here.",
+            upstream.hosted_domain.as_deref().unwrap_or("organization")
+        ),
+        Refusal::AmbiguousEmail => {
+            "Several accounts here have this email address, so we cannot tell which one is yours. Ask an administrator.".to_string()
+        }
+    };
+    error_page(
+        StatusCode::FORBIDDEN,
+        "You cannot sign in with this account",
+        &message,
+        Some(request_id),
+    )
+}
+
+async fn save_attempt(session: &Session, attempt: Attempt, now: i64) -> Result<(), AppError> {
+    let mut attempts: Vec<Attempt> = session.get(ATTEMPTS).await?.unwrap_or_default();
+    attempts.retain(|a| now - a.created_at < ATTEMPT_TTL);
+    attempts.sort_by_key(|a| a.created_at);
+    while attempts.len() >= MAX_ATTEMPTS {
+        attempts.remove(0);
+    }
+    attempts.push(attempt);
+    session.insert(ATTEMPTS, attempts).await?;
+    Ok(())
+}
+
+/// Removes and returns the attempt `state` belongs to (constant-time comparison), if it is
+/// still fresh.
+async fn take_attempt(
+    session: &Session,
+    state: &str,
+    now: i64,
+) -> Result<Option<Attempt>, AppError> {
+    let attempts: Vec<Attempt> = session.get(ATTEMPTS).await?.unwrap_or_default();
+    let (matching, rest): (Vec<Attempt>, Vec<Attempt>) = attempts
+        .into_iter()
+        .filter(|a| now - a.created_at < ATTEMPT_TTL)
+        .partition(|a| crate::secrets::constant_time_eq(&a.state, state));
+    if matching.is_empty() {
+        return Ok(None);
+    }
+    session.insert(ATTEMPTS, rest).await?;
+    Ok(matching.into_iter().next())
+}
