@@ -285,7 +285,7 @@ impl Federation {
             }
             other => other,
         }
-        .map_err(|e| UpstreamError::InvalidIdToken(e.to_string()))?;
+        .map_err(|e| UpstreamError::InvalidIdToken(error_chain(&e)))?;
         check_azp(claims, &upstream.client_id)?;
         let mut identity = identity(claims, &quirks(upstream));
         if identity.email.is_none() {

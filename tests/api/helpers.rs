@@ -343,3 +343,88 @@ impl Browser {
 pub fn json_error(body: &serde_json::Value) -> &str {
     body["error"].as_str().unwrap_or_default()
 }
+
+/// Credentials for the login form of one server in `Browser::journey_across`.
+pub struct LoginAt<'a> {
+    /// The server's origin, such as `http://localhost:4321`.
+    pub origin: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+}
+
+impl Browser {
+    /// Like `journey`, across several servers (a login through an upstream provider): follows
+    /// redirects within any of `origins` (relative locations resolve against the current
+    /// page), fills the login form of `login.origin` once, and answers every consent page
+    /// with `decision`. Stops at a redirect that leaves `origins`, or at any other page.
+    pub async fn journey_across(
+        &self,
+        url: &str,
+        origins: &[&str],
+        login: Option<LoginAt<'_>>,
+        decision: &str,
+    ) -> Outcome {
+        let allowed: Vec<url::Origin> = origins
+            .iter()
+            .map(|o| url::Url::parse(o).unwrap().origin())
+            .collect();
+        let login_origin = login
+            .as_ref()
+            .map(|l| url::Url::parse(l.origin).unwrap().origin());
+        let mut logged_in = false;
+        let mut response = self.client.get(url).send().await.unwrap();
+        for _ in 0..20 {
+            let status = response.status().as_u16();
+            let page_url = response.url().clone();
+            if let Some(location) = response.headers().get("location") {
+                let next = page_url.join(location.to_str().unwrap()).unwrap();
+                if !allowed.contains(&next.origin()) {
+                    return Outcome::Redirected(next);
+                }
+                response = self.client.get(next).send().await.unwrap();
+                continue;
+            }
+            let html = response.text().await.unwrap();
+            if status != 200 {
+                return Outcome::Page(status, html);
+            }
+            let csrf = hidden_input(&html, "csrf_token");
+            let request_id = hidden_input(&html, "request_id");
+            let here = Some(page_url.origin());
+            match (page_url.path(), csrf, request_id, &login) {
+                ("/login", Some(csrf), Some(request_id), Some(login))
+                    if !logged_in && here == login_origin =>
+                {
+                    logged_in = true;
+                    response = self
+                        .client
+                        .post(page_url.join("/login").unwrap())
+                        .form(&[
+                            ("csrf_token", csrf.as_str()),
+                            ("request_id", &request_id),
+                            ("username", login.username),
+                            ("password", login.password),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                ("/consent", Some(csrf), Some(request_id), _) if !decision.is_empty() => {
+                    response = self
+                        .client
+                        .post(page_url.join("/consent").unwrap())
+                        .form(&[
+                            ("csrf_token", csrf.as_str()),
+                            ("request_id", &request_id),
+                            ("decision", decision),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                _ => return Outcome::Page(status, html),
+            }
+        }
+        panic!("too many redirects");
+    }
+}

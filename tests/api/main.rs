@@ -3,6 +3,7 @@
 //! `TESSERA_TEST_POSTGRES_URL` is set), driven by the real `openidconnect` client and a
 //! cookie-keeping user agent that fills the HTML forms.
 mod authorization_code;
+mod federation;
 mod helpers;
 mod instances;
 mod malformed;
