@@ -153,14 +153,21 @@ async fn add(
         scopes: args.scopes,
         hosted_domain: args.hosted_domain,
     };
-    let upstream = upstream::register(&db, spec, SystemClock.now()).await?;
+    let mut row = upstream::build(spec, SystemClock.now()).map_err(anyhow::Error::msg)?;
+    if store::find(&db, &row.name).await?.is_some() {
+        bail!("an upstream named {} already exists", row.name);
+    }
     let callback = format!("{own_issuer}{}", super::CALLBACK_PATH);
     // Discovery now only warns: the provider may be reachable from the server but not here.
-    let discovery = match super::provider::http_client() {
-        Ok(http) => super::provider::discover(&http, &upstream.issuer).await,
-        Err(e) => Err(e),
-    };
-    let warning = discovery.err().map(|e| e.to_string());
+    let (issuer, warning) = check_discovery(&row.issuer).await;
+    if issuer != row.issuer {
+        eprintln!(
+            "note: the provider names itself {issuer}, not {}; using its spelling (discovery compares issuers exactly).",
+            row.issuer
+        );
+        row.issuer = issuer;
+    }
+    let upstream = upstream::insert_new(&db, row).await?;
     let mut value = describe(&upstream, &callback);
     value["discovered"] = json!(warning.is_none());
     if let Some(warning) = &warning {
@@ -223,6 +230,29 @@ async fn remove(settings: &Settings, name: &str, json_output: bool) -> anyhow::R
         &format!("Removed upstream {name}. Accounts linked through it keep their links and can sign in again if it is re-added with the same issuer."),
     );
     Ok(())
+}
+
+/// Discovers `issuer` (or, failing that, the same URL with or without its trailing slash, a
+/// common spelling mismatch) and returns the spelling that works and any warning.
+async fn check_discovery(issuer: &str) -> (String, Option<String>) {
+    let http = match super::provider::http_client() {
+        Ok(http) => http,
+        Err(e) => return (issuer.to_string(), Some(e.to_string())),
+    };
+    let error = match super::provider::discover(&http, issuer).await {
+        Ok(_) => return (issuer.to_string(), None),
+        Err(e) => e.to_string(),
+    };
+    let other = match issuer.strip_suffix('/') {
+        Some(trimmed) => trimmed.to_string(),
+        None => format!("{issuer}/"),
+    };
+    if upstream::check_issuer(&other).is_ok()
+        && super::provider::discover(&http, &other).await.is_ok()
+    {
+        return (other, None);
+    }
+    (issuer.to_string(), Some(error))
 }
 
 /// An upstream for output: everything but the client secret.

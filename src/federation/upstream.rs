@@ -162,6 +162,11 @@ pub async fn register(
     now: i64,
 ) -> anyhow::Result<Upstream> {
     let upstream = build(spec, now).map_err(anyhow::Error::msg)?;
+    insert_new(db, upstream).await
+}
+
+/// Stores a row made by `build`; fails if the name is taken.
+pub async fn insert_new(db: &impl ConnectionTrait, upstream: Upstream) -> anyhow::Result<Upstream> {
     if upstreams::find(db, &upstream.name).await?.is_some() {
         anyhow::bail!("an upstream named {} already exists", upstream.name);
     }

@@ -206,4 +206,27 @@ async fn the_cli_adds_lists_and_removes_upstreams() {
     let value = json_out(&output);
     assert_eq!(value["discovered"], false);
     assert!(String::from_utf8_lossy(&output.stderr).contains("warning"));
+
+    // The issuer is stored as the provider spells it (discovery compares exactly).
+    let value = json_out(
+        &cli(
+            &s.down,
+            &[
+                "upstream",
+                "add",
+                "--name",
+                "slash",
+                "--issuer",
+                &format!("{}/", s.up_issuer),
+                "--client-id",
+                "x",
+                "--client-secret-stdin",
+                "--json",
+            ],
+            "s\n",
+        )
+        .await,
+    );
+    assert_eq!(value["issuer"], s.up_issuer.as_str());
+    assert_eq!(value["discovered"], true);
 }
