@@ -8,15 +8,18 @@ local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 package.path = dir .. "?.lua;" .. package.path
 local report = require("report")
 
+local tokens_file = os.getenv("BENCH_TOKENS")
+assert(tokens_file, "BENCH_TOKENS is not set")
 local tokens = {}
-for line in io.lines(assert(os.getenv("BENCH_TOKENS"), "BENCH_TOKENS is not set")) do
+for line in io.lines(tokens_file) do
   if #line > 0 then tokens[#tokens + 1] = line end
 end
 
 local threads = {}
 function setup(thread)
   table.insert(threads, thread)
-  thread:set("token", assert(tokens[#threads], "fewer seeded refresh tokens than wrk threads"))
+  assert(tokens[#threads], "fewer seeded refresh tokens than wrk threads")
+  thread:set("token", tokens[#threads])
 end
 
 function init(args)

@@ -89,7 +89,11 @@ impl Browser {
             .pool_max_idle_per_host(4)
             .timeout(std::time::Duration::from_secs(30))
             .build()?;
-        Ok(Browser { http, target, csrf: None })
+        Ok(Browser {
+            http,
+            target,
+            csrf: None,
+        })
     }
 
     fn resolve(&self, current: &Url, response: &reqwest::Response) -> anyhow::Result<Url> {
@@ -123,14 +127,22 @@ impl Browser {
             }
         }
         for _ in 0..16 {
-            let response = self.http.get(url.clone()).send().await.with_context(|| format!("GET {url}"))?;
+            let response = self
+                .http
+                .get(url.clone())
+                .send()
+                .await
+                .with_context(|| format!("GET {url}"))?;
             let next = match response.status() {
                 s if s.is_redirection() => self.resolve(&url, &response)?,
                 StatusCode::OK => {
                     let html = response.text().await?;
                     self.interact(&url, &html).await?
                 }
-                s => bail!("{s} from {url}: {}", excerpt(&response.text().await.unwrap_or_default())),
+                s => bail!(
+                    "{s} from {url}: {}",
+                    excerpt(&response.text().await.unwrap_or_default())
+                ),
             };
             if next.as_str().starts_with(&self.target.redirect_uri) {
                 return code_from(&next, &state).map(|code| Authorized { code, verifier });
@@ -146,7 +158,8 @@ impl Browser {
         let form: Vec<(&str, String)> = match (t.provider, url.path()) {
             (Provider::Tessera, "/login") => {
                 let csrf = hidden(html, "csrf_token").context("no csrf_token on the login page")?;
-                let request_id = hidden(html, "request_id").context("no request_id on the login page")?;
+                let request_id =
+                    hidden(html, "request_id").context("no request_id on the login page")?;
                 self.csrf = Some(csrf.clone());
                 vec![
                     ("csrf_token", csrf),
@@ -156,13 +169,23 @@ impl Browser {
                 ]
             }
             (Provider::Tessera, "/consent") => {
-                let csrf = hidden(html, "csrf_token").context("no csrf_token on the consent page")?;
-                let request_id = hidden(html, "request_id").context("no request_id on the consent page")?;
-                vec![("csrf_token", csrf), ("request_id", request_id), ("decision", "allow".into())]
+                let csrf =
+                    hidden(html, "csrf_token").context("no csrf_token on the consent page")?;
+                let request_id =
+                    hidden(html, "request_id").context("no request_id on the consent page")?;
+                vec![
+                    ("csrf_token", csrf),
+                    ("request_id", request_id),
+                    ("decision", "allow".into()),
+                ]
             }
             (Provider::Reference, path) if path.starts_with("/interaction/") => {
                 if html.contains("name=\"prompt\" value=\"login\"") {
-                    vec![("prompt", "login".into()), ("login", t.username.clone()), ("password", t.password.clone())]
+                    vec![
+                        ("prompt", "login".into()),
+                        ("login", t.username.clone()),
+                        ("password", t.password.clone()),
+                    ]
                 } else {
                     vec![("prompt", "consent".into())]
                 }
@@ -175,7 +198,11 @@ impl Browser {
         };
         let response = self.http.post(action.clone()).form(&form).send().await?;
         if !response.status().is_redirection() {
-            bail!("{} from POST {action}: {}", response.status(), excerpt(&response.text().await.unwrap_or_default()));
+            bail!(
+                "{} from POST {action}: {}",
+                response.status(),
+                excerpt(&response.text().await.unwrap_or_default())
+            );
         }
         self.resolve(&action, &response)
     }
@@ -212,7 +239,10 @@ impl Browser {
     /// reusing this session's CSRF token. Returns after the login POST has redirected.
     pub async fn tessera_login(&mut self) -> anyhow::Result<()> {
         let t = self.target.clone();
-        let csrf = self.csrf.clone().context("log in once through the pages first")?;
+        let csrf = self
+            .csrf
+            .clone()
+            .context("log in once through the pages first")?;
         let mut url = t.authorize_url()?;
         let (_, challenge) = pkce();
         url.query_pairs_mut()
@@ -229,7 +259,9 @@ impl Browser {
             .query_pairs()
             .find(|(k, _)| k == "request_id")
             .map(|(_, v)| v.into_owned())
-            .with_context(|| format!("authorize with prompt=login went to {login}, not the login page"))?;
+            .with_context(|| {
+                format!("authorize with prompt=login went to {login}, not the login page")
+            })?;
         let form = [
             ("csrf_token", csrf.as_str()),
             ("request_id", request_id.as_str()),
@@ -239,7 +271,11 @@ impl Browser {
         let action = login.join("/login")?;
         let response = self.http.post(action.clone()).form(&form).send().await?;
         if !response.status().is_redirection() {
-            bail!("login failed: {} {}", response.status(), excerpt(&response.text().await.unwrap_or_default()));
+            bail!(
+                "login failed: {} {}",
+                response.status(),
+                excerpt(&response.text().await.unwrap_or_default())
+            );
         }
         let next = self.resolve(&action, &response)?;
         if !next.as_str().starts_with(&t.redirect_uri) {
@@ -250,9 +286,16 @@ impl Browser {
 }
 
 fn code_from(url: &Url, state: &str) -> anyhow::Result<String> {
-    let get = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let get = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
     if let Some(error) = get("error") {
-        bail!("authorization error {error}: {}", get("error_description").unwrap_or_default());
+        bail!(
+            "authorization error {error}: {}",
+            get("error_description").unwrap_or_default()
+        );
     }
     if get("state").as_deref() != Some(state) {
         bail!("state mismatch in {url}");
@@ -261,5 +304,8 @@ fn code_from(url: &Url, state: &str) -> anyhow::Result<String> {
 }
 
 fn excerpt(text: &str) -> String {
-    text.chars().take(300).collect::<String>().replace('\n', " ")
+    text.chars()
+        .take(300)
+        .collect::<String>()
+        .replace('\n', " ")
 }

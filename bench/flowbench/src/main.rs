@@ -2,13 +2,14 @@
 //!
 //! ```text
 //! flowbench seed   TARGET --count N            N code flows in one session; prints N refresh tokens
-//! flowbench flows  TARGET --duration S --concurrency C --out FILE   SSO code flows (authorize + token)
-//! flowbench logins TARGET --duration S --concurrency C --out FILE   password logins (Tessera only)
+//! flowbench flows  TARGET --duration S --concurrency C [--pid P] --out FILE   SSO code flows (authorize + token)
+//! flowbench logins TARGET --duration S --concurrency C [--pid P] --out FILE   password logins (Tessera only)
 //! flowbench race   TARGET --token T --concurrency C --out FILE      one refresh token, C at once
 //! flowbench argon2 --hash PHC [--iterations N] --out FILE           time of one password check
 //! flowbench report --results DIR --out FILE                          table, ratios, targets
 //! TARGET = --provider tessera|reference --base URL --client-id ID --client-secret S
 //!          --redirect-uri URI --scope SCOPE --username U --password P
+//! --pid P: the server's process id, for its peak RSS and CPU time during the timed part.
 //! ```
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,7 +31,9 @@ impl Args {
         let mut map = HashMap::new();
         let mut it = raw.iter();
         while let Some(flag) = it.next() {
-            let name = flag.strip_prefix("--").with_context(|| format!("unexpected argument {flag}"))?;
+            let name = flag
+                .strip_prefix("--")
+                .with_context(|| format!("unexpected argument {flag}"))?;
             let value = it.next().with_context(|| format!("{flag} needs a value"))?;
             map.insert(name.to_string(), value.clone());
         }
@@ -38,16 +41,24 @@ impl Args {
     }
 
     fn get(&self, name: &str) -> anyhow::Result<&str> {
-        self.0.get(name).map(String::as_str).with_context(|| format!("missing --{name}"))
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .with_context(|| format!("missing --{name}"))
     }
 
     fn or(&self, name: &str, default: &str) -> String {
-        self.0.get(name).cloned().unwrap_or_else(|| default.to_string())
+        self.0
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
     }
 
     fn num(&self, name: &str, default: u64) -> anyhow::Result<u64> {
         match self.0.get(name) {
-            Some(v) => v.parse().with_context(|| format!("--{name} must be a number")),
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("--{name} must be a number")),
             None => Ok(default),
         }
     }
@@ -122,7 +133,9 @@ impl Samples {
 fn write_out(args: &Args, value: &Value) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     match args.0.get("out") {
-        Some(path) => std::fs::write(path, text + "\n").with_context(|| format!("cannot write {path}")),
+        Some(path) => {
+            std::fs::write(path, text + "\n").with_context(|| format!("cannot write {path}"))
+        }
         None => {
             println!("{text}");
             Ok(())
@@ -134,9 +147,15 @@ fn write_out(args: &Args, value: &Value) -> anyhow::Result<()> {
 async fn seed(args: &Args) -> anyhow::Result<()> {
     let mut browser = Browser::new(args.target()?)?;
     for i in 0..args.num("count", 8)? {
-        let authorized = browser.authorize(&[]).await.with_context(|| format!("seed flow {i}"))?;
+        let authorized = browser
+            .authorize(&[])
+            .await
+            .with_context(|| format!("seed flow {i}"))?;
         let tokens = browser.redeem(&authorized).await?;
-        let refresh = tokens.get("refresh_token").and_then(Value::as_str).context("no refresh_token issued")?;
+        let refresh = tokens
+            .get("refresh_token")
+            .and_then(Value::as_str)
+            .context("no refresh_token issued")?;
         println!("{refresh}");
     }
     Ok(())
@@ -154,10 +173,15 @@ where
     let mut browsers = Vec::new();
     for _ in 0..concurrency {
         let mut browser = Browser::new(target.clone())?;
-        let authorized = browser.authorize(&[]).await.context("the first login through the pages failed")?;
+        let authorized = browser
+            .authorize(&[])
+            .await
+            .context("the first login through the pages failed")?;
         browser.redeem(&authorized).await?;
         browsers.push(browser);
     }
+    // The logins above are setup: server memory and CPU are measured from here on.
+    let server = args.0.get("pid").map(|p| ServerProbe::start(p.clone()));
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
@@ -185,7 +209,68 @@ where
     for task in tasks {
         all.merge(task.await?);
     }
-    Ok(all.summary(start.elapsed(), concurrency))
+    let mut summary = all.summary(start.elapsed(), concurrency);
+    if let (Some(server), Some(obj)) = (server, summary.as_object_mut()) {
+        let (peak_kb, cpu_s) = server.finish().await;
+        obj.insert("peak_rss_kb".into(), json!(peak_kb));
+        obj.insert("server_cpu_s".into(), json!(cpu_s));
+    }
+    Ok(summary)
+}
+
+/// The server process seen through /proc while a scenario runs: peak RSS (the kernel's
+/// high-water mark after a reset, and a 100 ms poll of VmRSS) and CPU time used.
+struct ServerProbe {
+    pid: String,
+    cpu_at_start: Option<f64>,
+    sampler: tokio::task::JoinHandle<u64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn proc_status_kb(pid: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// utime + stime in seconds (clock ticks of 1/100 s, as on every Linux target).
+fn proc_cpu_s(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+impl ServerProbe {
+    fn start(pid: String) -> ServerProbe {
+        let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (p, s) = (pid.clone(), stop.clone());
+        let sampler = tokio::task::spawn_local(async move {
+            let mut max = 0;
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                max = max.max(proc_status_kb(&p, "VmRSS:").unwrap_or(0));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            max
+        });
+        ServerProbe {
+            cpu_at_start: proc_cpu_s(&pid),
+            pid,
+            sampler,
+            stop,
+        }
+    }
+
+    async fn finish(self) -> (Option<u64>, Option<f64>) {
+        let cpu = proc_cpu_s(&self.pid)
+            .zip(self.cpu_at_start)
+            .map(|(end, start)| end - start);
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let polled = self.sampler.await.unwrap_or(0);
+        let peak = polled.max(proc_status_kb(&self.pid, "VmHWM:").unwrap_or(0));
+        (Some(peak).filter(|kb| *kb > 0), cpu)
+    }
 }
 
 async fn flows(args: &Args) -> anyhow::Result<()> {
@@ -227,7 +312,10 @@ async fn race(args: &Args) -> anyhow::Result<()> {
             let request = http
                 .post(target.token_url()?)
                 .basic_auth(&target.client_id, Some(&target.client_secret))
-                .form(&[("grant_type", "refresh_token"), ("refresh_token", token.as_str())]);
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.as_str()),
+                ]);
             barrier.wait().await;
             anyhow::Ok(request.send().await?.status().as_u16())
         }));
@@ -237,7 +325,10 @@ async fn race(args: &Args) -> anyhow::Result<()> {
         statuses.push(task.await??);
     }
     let winners = statuses.iter().filter(|s| **s == 200).count();
-    write_out(args, &json!({ "attempts": concurrency, "successes": winners, "statuses": statuses, "one_winner": winners == 1 }))
+    write_out(
+        args,
+        &json!({ "attempts": concurrency, "successes": winners, "statuses": statuses, "one_winner": winners == 1 }),
+    )
 }
 
 /// Median time of one argon2 verification with the parameters stored in `--hash`: the cost
@@ -249,7 +340,9 @@ fn argon2_time(args: &Args) -> anyhow::Result<()> {
     let mut times = Vec::new();
     for _ in 0..iterations {
         let began = Instant::now();
-        let ok = Argon2::default().verify_password(b"not-the-password", hash.as_str()).is_ok();
+        let ok = Argon2::default()
+            .verify_password(b"not-the-password", hash.as_str())
+            .is_ok();
         times.push(began.elapsed().as_secs_f64());
         if ok {
             bail!("the wrong password verified");
@@ -257,7 +350,9 @@ fn argon2_time(args: &Args) -> anyhow::Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let params = hash.split('$').nth(3).unwrap_or_default().to_string();
     write_out(
         args,
@@ -277,7 +372,9 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     };
     let result = Args::parse(rest).and_then(|args| {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         let local = tokio::task::LocalSet::new();
         match command.as_str() {
             "seed" => local.block_on(&runtime, seed(&args)),
@@ -285,7 +382,10 @@ fn main() -> std::process::ExitCode {
             "logins" => local.block_on(&runtime, logins(&args)),
             "race" => local.block_on(&runtime, race(&args)),
             "argon2" => argon2_time(&args),
-            "report" => report::run(&args.get("results")?.into(), args.0.get("out").map(Into::into)),
+            "report" => report::run(
+                &args.get("results")?.into(),
+                args.0.get("out").map(Into::into),
+            ),
             other => bail!("unknown command {other}"),
         }
     });
