@@ -549,7 +549,7 @@ fn new_client(spec: ClientSpec) -> anyhow::Result<Client> {
         (_, Some(_)) => bail!("--jwks is only for --auth-method private_key_jwt"),
         (_, None) => None,
     };
-    let client_id = client_id.unwrap_or_else(|| random_token(16));
+    let client_id = client_id.unwrap_or_else(generated_client_id);
     if client_id.is_empty()
         || client_id.len() > 128
         || client_id
@@ -570,4 +570,14 @@ fn new_client(spec: ClientSpec) -> anyhow::Result<Client> {
         public,
         jwks,
     })
+}
+
+/// A random client_id that never starts with '-' (it must read as a value on any command line).
+fn generated_client_id() -> String {
+    loop {
+        let id = random_token(16);
+        if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return id;
+        }
+    }
 }

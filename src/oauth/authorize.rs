@@ -191,18 +191,29 @@ fn check_response_type(client: &Client, params: &Params) -> OAuthResult<()> {
     Ok(())
 }
 
-/// RFC 6749 §3.3: requested scopes must be among the client's allowed scopes.
+/// RFC 6749 §3.3 lets the server grant less than requested, and OIDC Core §3.1.2.1 says
+/// scopes it does not understand SHOULD be ignored: the grant is what was requested and the
+/// client may have. Nothing left is `invalid_scope`; the token response names the grant.
 fn check_scope(client: &Client, params: &Params) -> OAuthResult<Scopes> {
-    let scope = Scopes::parse(params.get("scope").unwrap_or_default())?;
-    if scope.is_empty() {
-        return Err(OAuthError::invalid_scope("scope is required"));
-    }
-    if !scope.is_subset(&client.scopes) {
+    let requested = Scopes::parse(params.get("scope").unwrap_or_default())?;
+    let granted = Scopes(
+        requested
+            .0
+            .intersection(&client.scopes.0)
+            .cloned()
+            .collect(),
+    );
+    if granted.is_empty() {
         return Err(OAuthError::invalid_scope(
-            "the requested scope exceeds what the client may request",
+            "none of the requested scopes is allowed for this client",
         ));
     }
-    Ok(scope)
+    if requested.contains("openid") != granted.contains("openid") {
+        return Err(OAuthError::invalid_scope(
+            "the client may not use the openid scope",
+        ));
+    }
+    Ok(granted)
 }
 
 /// RFC 7636 §4.3: S256 only; required for public clients, honoured for confidential ones.
@@ -292,7 +303,12 @@ pub async fn decide(
             .map(|u| (login, u)),
         None => None,
     };
-    let too_old = |auth_time: i64| request.max_age.is_some_and(|max| now - auth_time > max);
+    // OIDC Core §3.1.2.1: max_age=0 is like prompt=login.
+    let too_old = |auth_time: i64| {
+        request
+            .max_age
+            .is_some_and(|max| max == 0 || now - auth_time > max)
+    };
     let needs_login = match &login {
         None => true,
         Some((login, _)) => {

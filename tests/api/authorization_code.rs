@@ -493,3 +493,57 @@ async fn pages_carry_security_headers() {
         assert!(page.headers().get(header).is_some(), "{header} missing");
     }
 }
+
+#[tokio::test]
+async fn unknown_or_unallowed_scopes_are_dropped_from_the_grant() {
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let client = app.add_client(spec("App")).await;
+    let url = authorize_url(&app, &client.client_id, &[])
+        .replace("scope=openid+profile", "scope=openid+profile+phone+admin");
+    let outcome = Browser::new(&app)
+        .journey(&url, Some(("alice", PASSWORD)), "allow")
+        .await;
+    let (status, body) = redeem(&app, &client, &outcome.code(), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["scope"], "openid profile");
+    let url =
+        authorize_url(&app, &client.client_id, &[]).replace("scope=openid+profile", "scope=admin");
+    let outcome = Browser::new(&app).journey(&url, None, "").await;
+    assert_eq!(outcome.param("error").as_deref(), Some("invalid_scope"));
+}
+
+#[tokio::test]
+async fn max_age_zero_forces_a_new_login() {
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let client = app.add_client(spec("App")).await;
+    let browser = Browser::new(&app);
+    browser
+        .journey(
+            &authorize_url(&app, &client.client_id, &[]),
+            Some(("alice", PASSWORD)),
+            "allow",
+        )
+        .await
+        .code();
+    match browser
+        .journey(
+            &authorize_url(&app, &client.client_id, &[("max_age", "0")]),
+            None,
+            "",
+        )
+        .await
+    {
+        Outcome::Page(200, html) => assert!(html.contains("name=\"password\"")),
+        other => panic!("expected the login page, got {other:?}"),
+    }
+    let outcome = browser
+        .journey(
+            &authorize_url(&app, &client.client_id, &[("max_age", "0")]),
+            Some(("alice", PASSWORD)),
+            "",
+        )
+        .await;
+    outcome.code();
+}

@@ -102,7 +102,11 @@ async fn cli_changes_take_effect_at_once_on_a_running_server() {
 
     let (ok, _, err) = cli(
         &app,
-        &["client", "remove", "--client-id", &client.client_id],
+        &[
+            "client",
+            "remove",
+            &format!("--client-id={}", client.client_id),
+        ],
         None,
     );
     assert!(ok, "{err}");
