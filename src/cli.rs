@@ -418,6 +418,8 @@ async fn client(settings: Settings, command: ClientCommand) -> anyhow::Result<()
             if !storage::clients::remove(&db, &client_id, now).await? {
                 bail!("no client with id {client_id}");
             }
+            // Return only once every running instance has dropped the client from its cache.
+            tokio::time::sleep(storage::client_cache::VISIBLE_AFTER).await;
             print(
                 json,
                 json!({"client_id": client_id, "removed": true}),
@@ -440,6 +442,7 @@ async fn client(settings: Settings, command: ClientCommand) -> anyhow::Result<()
                 now,
             )
             .await?;
+            tokio::time::sleep(storage::client_cache::VISIBLE_AFTER).await;
             print(
                 json,
                 json!({"client_id": client_id, "client_secret": secret}),

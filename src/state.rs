@@ -17,6 +17,8 @@ pub struct AppState {
     /// Discovery documents, serialized once at start.
     pub discovery: Arc<crate::oauth::discovery::Documents>,
     pub federation: Arc<crate::federation::Federation>,
+    /// Clients in memory; see `storage::client_cache` for how changes reach it.
+    pub clients: Arc<crate::storage::client_cache::ClientCache>,
 }
 
 impl AppState {
@@ -26,6 +28,7 @@ impl AppState {
             discovery: Arc::new(crate::oauth::discovery::Documents::build(&settings)),
             passwords: Passwords::new(settings.password_concurrency),
             federation: Arc::new(crate::federation::Federation::default()),
+            clients: crate::storage::client_cache::ClientCache::start(db.clone()),
             db,
             keys,
             clock,

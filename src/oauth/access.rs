@@ -54,11 +54,7 @@ pub async fn check(
         .get("client_id")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if caller != Some(client_id)
-        && crate::storage::clients::find(&state.db, client_id)
-            .await?
-            .is_none()
-    {
+    if caller != Some(client_id) && state.clients.get(&state.db, client_id).await?.is_none() {
         return Ok(Checked::Inactive(
             "the client the access token was issued to no longer exists",
         ));

@@ -13,9 +13,10 @@ use super::params::{is_form, CodeChallenge, Params, Scopes};
 use crate::accounts::session;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::storage::clients::{self, AuthMethod, Client};
+use crate::storage::clients::{AuthMethod, Client};
 use crate::storage::{codes, consents, users};
 use crate::views::error_page;
+use std::sync::Arc;
 
 pub const PATH: &str = "/authorize";
 
@@ -90,13 +91,15 @@ fn bad_request(message: &str) -> Response {
 async fn check_client(
     state: &AppState,
     params: &Params,
-) -> Result<Result<Client, &'static str>, AppError> {
+) -> Result<Result<Arc<Client>, &'static str>, AppError> {
     let Some(client_id) = params.get("client_id") else {
         return Ok(Err(
             "The request does not name a client (client_id is missing).",
         ));
     };
-    Ok(clients::find(&state.db, client_id)
+    Ok(state
+        .clients
+        .get(&state.db, client_id)
         .await?
         .ok_or("The application that sent you here is not registered."))
 }
@@ -291,7 +294,7 @@ pub async fn decide(
             &issuer,
         ))
     };
-    let Some(client) = clients::find(&state.db, &request.client_id).await? else {
+    let Some(client) = state.clients.get(&state.db, &request.client_id).await? else {
         return Ok(bad_request(
             "The application that sent you here is no longer registered.",
         ));

@@ -5,13 +5,14 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
+use std::sync::Arc;
 
 use super::error::{OAuthError, OAuthResult};
 use super::params::Params;
 use crate::jose::client_keys;
 use crate::secrets::{client_secret_hash, constant_time_eq};
 use crate::state::AppState;
-use crate::storage::clients::{self, AuthMethod, Client};
+use crate::storage::clients::{AuthMethod, Client};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -104,7 +105,7 @@ pub async fn authenticate(
     headers: &HeaderMap,
     params: &Params,
     audience: &str,
-) -> OAuthResult<Client> {
+) -> OAuthResult<Arc<Client>> {
     match presented(headers, params)? {
         Presented::Basic { id, secret } => {
             check_secret(state, &id, &secret, AuthMethod::ClientSecretBasic).await
@@ -113,7 +114,11 @@ pub async fn authenticate(
             check_secret(state, &id, &secret, AuthMethod::ClientSecretPost).await
         }
         Presented::Public { id } => {
-            let client = clients::find(&state.db, &id).await?.ok_or_else(failed)?;
+            let client = state
+                .clients
+                .get(&state.db, &id)
+                .await?
+                .ok_or_else(failed)?;
             if client.auth_method != AuthMethod::None || !client.public {
                 return Err(failed());
             }
@@ -130,8 +135,8 @@ async fn check_secret(
     id: &str,
     secret: &str,
     method: AuthMethod,
-) -> OAuthResult<Client> {
-    let client = clients::find(&state.db, id).await?;
+) -> OAuthResult<Arc<Client>> {
+    let client = state.clients.get(&state.db, id).await?;
     let expected = client
         .as_ref()
         .and_then(|c| c.secret_hash.clone())
@@ -151,12 +156,14 @@ async fn check_assertion(
     assertion: &str,
     params: &Params,
     audience: &str,
-) -> OAuthResult<Client> {
+) -> OAuthResult<Arc<Client>> {
     let client_id = match params.get("client_id") {
         Some(id) => id.to_string(),
         None => client_keys::unverified_subject(assertion).ok_or_else(failed)?,
     };
-    let client = clients::find(&state.db, &client_id)
+    let client = state
+        .clients
+        .get(&state.db, &client_id)
         .await?
         .ok_or_else(failed)?;
     if client.auth_method != AuthMethod::PrivateKeyJwt {

@@ -126,6 +126,7 @@ pub async fn remove(db: &impl ConnectionTrait, client_id: &str, now: i64) -> Res
         .exec(db)
         .await?;
     super::families::revoke_for_client(db, client_id, now).await?;
+    super::client_cache::bump_version(db, now).await?;
     Ok(deleted.rows_affected == 1)
 }
 
@@ -143,5 +144,6 @@ pub async fn set_secret_hash(
         .filter(Column::Public.eq(false))
         .exec(db)
         .await?;
+    super::client_cache::bump_version(db, now).await?;
     Ok(result.rows_affected == 1)
 }

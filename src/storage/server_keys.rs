@@ -30,3 +30,26 @@ pub async fn insert_if_absent(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("server key {purpose}")))
 }
+
+/// Sets (inserting or replacing) a value.
+pub async fn set(
+    db: &impl ConnectionTrait,
+    purpose: &str,
+    material: &str,
+    now: i64,
+) -> Result<(), DbErr> {
+    let model = ActiveModel {
+        purpose: Set(purpose.to_string()),
+        material: Set(material.to_string()),
+        created_at: Set(now),
+    };
+    Entity::insert(model)
+        .on_conflict(
+            OnConflict::column(Column::Purpose)
+                .update_columns([Column::Material, Column::CreatedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
+}

@@ -39,7 +39,8 @@ fn cli(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, Stri
     )
 }
 
-#[tokio::test]
+// The CLI runs as a blocking child process: the server needs its own worker threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_changes_take_effect_at_once_on_a_running_server() {
     let app = spawn_app().await;
     let (ok, out, err) = cli(
@@ -116,7 +117,8 @@ async fn cli_changes_take_effect_at_once_on_a_running_server() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
+// The CLI runs as a blocking child process: the server needs its own worker threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_users_can_log_in_and_disabling_them_works_at_once() {
     let app = spawn_app().await;
     let (ok, out, err) = cli(

@@ -620,6 +620,7 @@ async fn resource_indicator_sets_audience_and_deleting_the_client_kills_its_toke
     tessera::storage::clients::remove(&app.state.db, &machine.client_id, 0)
         .await
         .unwrap();
+    tokio::time::sleep(tessera::storage::client_cache::VISIBLE_AFTER).await;
     assert_eq!(
         introspect(&app, &resource_server, token).await,
         json!({"active": false})

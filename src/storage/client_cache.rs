@@ -1,0 +1,92 @@
+//! Clients cached in memory, so the token endpoint needs no database read to authenticate a
+//! client. Every change to a client (CLI or server) writes a new random `clients-version`
+//! in the database; each instance polls it every `POLL` and drops its whole cache when it
+//! changes, and the CLI waits `VISIBLE_AFTER` before returning. So once a CLI command that
+//! changed a client has returned, every running instance sees the change.
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+
+use super::clients::{self, Client};
+
+pub const VERSION_KEY: &str = "clients-version";
+pub const POLL: Duration = Duration::from_millis(100);
+/// How long a writer waits so that every instance has polled the new version.
+pub const VISIBLE_AFTER: Duration = Duration::from_millis(250);
+/// Entries are re-read at least this often even without a version change.
+const MAX_AGE: Duration = Duration::from_secs(60);
+
+#[derive(Default)]
+pub struct ClientCache {
+    entries: RwLock<HashMap<String, (Arc<Client>, Instant)>>,
+}
+
+impl ClientCache {
+    /// A cache kept fresh by a background task that polls the version (stops when dropped).
+    pub fn start(db: DatabaseConnection) -> Arc<ClientCache> {
+        let cache = Arc::new(ClientCache::default());
+        let weak: Weak<ClientCache> = Arc::downgrade(&cache);
+        tokio::spawn(async move {
+            let mut seen: Option<String> = None;
+            let mut interval = tokio::time::interval(POLL);
+            loop {
+                interval.tick().await;
+                let Some(cache) = weak.upgrade() else { return };
+                match super::server_keys::get(&db, VERSION_KEY).await {
+                    Ok(version) if version == seen => {}
+                    Ok(version) => {
+                        cache.clear();
+                        seen = version;
+                    }
+                    Err(e) => {
+                        // Unsure what changed: serve from the database until it answers.
+                        tracing::warn!(error = %e, "cannot read the clients version; clearing the client cache");
+                        cache.clear();
+                        seen = None;
+                    }
+                }
+            }
+        });
+        cache
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
+
+    /// The client, from memory if fresh, else from the database. Unknown ids are not cached,
+    /// so a new client works at once.
+    pub async fn get(
+        &self,
+        db: &DatabaseConnection,
+        client_id: &str,
+    ) -> Result<Option<Arc<Client>>, DbErr> {
+        if let Ok(entries) = self.entries.read() {
+            if let Some((client, at)) = entries.get(client_id) {
+                if at.elapsed() < MAX_AGE {
+                    return Ok(Some(client.clone()));
+                }
+            }
+        }
+        let Some(client) = clients::find(db, client_id).await? else {
+            return Ok(None);
+        };
+        let client = Arc::new(client);
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() > 100_000 {
+                entries.clear();
+            }
+            entries.insert(client_id.to_string(), (client.clone(), Instant::now()));
+        }
+        Ok(Some(client))
+    }
+}
+
+/// Records that clients changed: every instance drops its cache within `POLL`.
+pub async fn bump_version(db: &impl ConnectionTrait, now: i64) -> Result<(), DbErr> {
+    super::server_keys::set(db, VERSION_KEY, &crate::secrets::random_token(12), now).await
+}
