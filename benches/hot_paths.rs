@@ -1,6 +1,7 @@
 //! Criterion benches for the pure functions on Tessera's hot paths (issue 5, item 5):
 //! minting and verifying JWTs per algorithm, PKCE verification, the client-secret check,
-//! and one argon2 password hash (the unit of the login limit). `cargo bench --bench hot_paths`.
+//! and one argon2 password hash (the unit of the login limit); and, for comparison, the same
+//! ES256 and RS256 signatures through ring. `cargo bench --bench hot_paths`.
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -52,6 +53,61 @@ fn jwt_benches(c: &mut Criterion) {
     }
 }
 
+/// The same signatures through ring (already a dependency) on the same keys and signing
+/// input: what the josekit/OpenSSL path costs on top of the arithmetic.
+fn ring_comparison(c: &mut Criterion) {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use ring::rand::SystemRandom;
+    use ring::signature::{
+        EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
+    };
+    let (dir, keys) = keys();
+    let der = |file: &str| -> Vec<u8> {
+        let pem = std::fs::read_to_string(dir.path().join(file)).unwrap_or_default();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        STANDARD.decode(body).unwrap_or_default()
+    };
+    let token = jwt::sign(&keys, SigningAlg::Es256, "at+jwt", access_claims())
+        .unwrap_or_else(|e| panic!("sign: {e}"));
+    let input = token
+        .rsplit_once('.')
+        .map(|(i, _)| i.to_string())
+        .unwrap_or_default();
+    let rng = SystemRandom::new();
+    match EcdsaKeyPair::from_pkcs8(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        &der("es256-private.pem"),
+        &rng,
+    ) {
+        Ok(pair) => {
+            c.bench_function("ring ES256 sign (same key and input)", |b| {
+                b.iter(|| {
+                    pair.sign(&rng, black_box(input.as_bytes()))
+                        .map(|s| s.as_ref().len())
+                })
+            });
+        }
+        Err(e) => eprintln!("ring ES256 comparison skipped: {e}"),
+    };
+    match RsaKeyPair::from_pkcs8(&der("rs256-private.pem")) {
+        Ok(pair) => {
+            c.bench_function("ring RS256 sign (same key and input)", |b| {
+                let mut signature = vec![0; pair.public().modulus_len()];
+                b.iter(|| {
+                    pair.sign(
+                        &RSA_PKCS1_SHA256,
+                        &rng,
+                        black_box(input.as_bytes()),
+                        &mut signature,
+                    )
+                })
+            });
+        }
+        Err(e) => eprintln!("ring RS256 comparison skipped: {e}"),
+    };
+}
+
 fn pkce_bench(c: &mut Criterion) {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
@@ -96,6 +152,7 @@ fn password_bench(c: &mut Criterion) {
 criterion_group!(
     benches,
     jwt_benches,
+    ring_comparison,
     pkce_bench,
     client_secret_bench,
     password_bench

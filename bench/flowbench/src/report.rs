@@ -38,6 +38,13 @@ fn num(value: &Value, key: &str) -> Option<f64> {
     value.get(key).and_then(Value::as_f64)
 }
 
+/// A throughput can be compared only if (almost) every request succeeded.
+fn comparable(metrics: &Value) -> bool {
+    let requests = num(metrics, "requests").unwrap_or(0.0);
+    let errors = num(metrics, "errors").unwrap_or(0.0);
+    requests > 0.0 && errors <= requests * 0.001
+}
+
 fn load_target(dir: &Path) -> Option<Value> {
     if !dir.is_dir() {
         return None;
@@ -124,6 +131,7 @@ fn check(target: &str, run: &Value, reference: Option<&Value>) -> Vec<Value> {
     );
     let cc_ref = reference
         .and_then(|r| r.get("scenarios")?.get("client_credentials"))
+        .filter(|v| comparable(v))
         .and_then(|v| num(v, "requests_per_s"));
     let ratio = cc.zip(cc_ref).map(|(a, b)| a / b);
     push(
@@ -248,7 +256,7 @@ pub fn run(dir: &PathBuf, out: Option<PathBuf>) -> anyhow::Result<()> {
             fmt_num(run.get("idle_rss_mb").and_then(Value::as_f64), 1)
         );
         println!(
-            "  {:<34} {:>9} {:>8} {:>8} {:>7} {:>8} {:>8} | {:>9} {:>8} {:>8} {:>8} {:>7}",
+            "  {:<34} {:>9} {:>8} {:>8} {:>7} {:>8} {:>8} | {:>9} {:>8} {:>7} {:>8} {:>8} {:>7}",
             "scenario",
             "req/s",
             "p50 ms",
@@ -258,6 +266,7 @@ pub fn run(dir: &PathBuf, out: Option<PathBuf>) -> anyhow::Result<()> {
             "cpu us",
             "ref req/s",
             "ref p99",
+            "ref err",
             "ref peak",
             "ref cpu",
             "ratio"
@@ -269,14 +278,15 @@ pub fn run(dir: &PathBuf, out: Option<PathBuf>) -> anyhow::Result<()> {
             let r = reference
                 .as_ref()
                 .and_then(|r| r.get("scenarios")?.get(name).cloned());
-            let ratio = num(m, "requests_per_s")
-                .zip(r.as_ref().and_then(|r| num(r, "requests_per_s")))
-                .map(|(a, b)| a / b);
+            let ratio = comparable(m)
+                .then_some(())
+                .and(r.as_ref().filter(|r| comparable(r)))
+                .and_then(|r| Some(num(m, "requests_per_s")? / num(r, "requests_per_s")?));
             if let Some(ratio) = ratio {
                 target_ratios.insert(name.into(), json!(ratio));
             }
             println!(
-                "  {:<34} {:>9} {:>8} {:>8} {:>7} {:>8} {:>8} | {:>9} {:>8} {:>8} {:>8} {:>7}",
+                "  {:<34} {:>9} {:>8} {:>8} {:>7} {:>8} {:>8} | {:>9} {:>8} {:>7} {:>8} {:>8} {:>7}",
                 label,
                 fmt_num(num(m, "requests_per_s"), 0),
                 fmt_num(num(m, "p50_ms"), 2),
@@ -286,6 +296,7 @@ pub fn run(dir: &PathBuf, out: Option<PathBuf>) -> anyhow::Result<()> {
                 fmt_num(num(m, "server_cpu_us_per_request"), 0),
                 fmt_num(r.as_ref().and_then(|r| num(r, "requests_per_s")), 0),
                 fmt_num(r.as_ref().and_then(|r| num(r, "p99_ms")), 2),
+                fmt_num(r.as_ref().and_then(|r| num(r, "errors")), 0),
                 fmt_num(r.as_ref().and_then(|r| num(r, "peak_rss_mb")), 1),
                 fmt_num(
                     r.as_ref().and_then(|r| num(r, "server_cpu_us_per_request")),
