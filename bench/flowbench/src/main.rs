@@ -386,7 +386,7 @@ fn main() -> std::process::ExitCode {
             "race" => local.block_on(&runtime, race(&args)),
             "argon2" => argon2_time(&args),
             "report" => report::run(
-                &args.get("results")?.into(),
+                std::path::Path::new(args.get("results")?),
                 args.0.get("out").map(Into::into),
             ),
             other => bail!("unknown command {other}"),

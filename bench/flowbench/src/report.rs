@@ -93,7 +93,7 @@ fn group(n: i64) -> String {
     let digits = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -234,7 +234,7 @@ fn check(target: &str, run: &Value, reference: Option<&Value>) -> Vec<Value> {
     out
 }
 
-pub fn run(dir: &PathBuf, out: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run(dir: &Path, out: Option<PathBuf>) -> anyhow::Result<()> {
     let meta = read_json(&dir.join("meta.json")).unwrap_or(Value::Null);
     let mut results = Map::new();
     for target in TARGETS {
