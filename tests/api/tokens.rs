@@ -67,6 +67,10 @@ async fn refresh_rotates_and_a_replay_revokes_the_whole_family() {
     assert_eq!(status, StatusCode::OK, "{second}");
     let r2 = second["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(r1, r2);
+    assert!(
+        second.get("id_token").is_none(),
+        "OIDC Core 12.2: no ID token on refresh"
+    );
     let (status, third) = refresh(&app, &client, &r2, None).await;
     assert_eq!(status, StatusCode::OK);
     let r3 = third["refresh_token"].as_str().unwrap().to_string();
