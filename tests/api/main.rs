@@ -2,6 +2,7 @@
 //! fresh database (a SQLite file, or a fresh PostgreSQL database when
 //! `TESSERA_TEST_POSTGRES_URL` is set), driven by the real `openidconnect` client and a
 //! cookie-keeping user agent that fills the HTML forms.
+mod access_tokens;
 mod authorization_code;
 mod federation;
 mod helpers;
