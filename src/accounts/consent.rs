@@ -10,7 +10,7 @@ use super::session;
 use crate::error::AppError;
 use crate::oauth::authorize;
 use crate::oauth::error::{ErrorCode, OAuthError};
-use crate::oauth::params::{is_form, Params, Scopes};
+use crate::oauth::params::Scopes;
 use crate::state::AppState;
 use crate::storage::{clients, consents, users};
 use crate::views::{error_page, page, ConsentPage, ScopeLine};
@@ -72,23 +72,10 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let Some(params) = is_form(&headers)
-        .then(|| Params::parse(&body).ok())
-        .flatten()
-    else {
-        return Ok(error_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The form could not be read.",
-        ));
+    let params = match super::read_form(&session, &headers, &body).await? {
+        Ok(params) => params,
+        Err(page) => return Ok(*page),
     };
-    if !session::check_csrf(&session, params.get("csrf_token")).await? {
-        return Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "Your session has expired",
-            "The form was stale or came from another site. Go back to the application and try again.",
-        ));
-    }
     let now = state.clock.now();
     let request_id = params.get("request_id").unwrap_or_default().to_string();
     let Some(mut request) = session::load_pending(&session, &request_id, now).await? else {

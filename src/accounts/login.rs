@@ -8,7 +8,7 @@ use tower_sessions::Session;
 use super::session::{self, Login};
 use crate::error::AppError;
 use crate::oauth::authorize::{self, AuthRequest};
-use crate::oauth::params::{is_form, Params};
+use crate::oauth::params::Params;
 use crate::secrets::Secret;
 use crate::state::AppState;
 use crate::storage::{clients, upstreams, users};
@@ -103,23 +103,10 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let Some(params) = is_form(&headers)
-        .then(|| Params::parse(&body).ok())
-        .flatten()
-    else {
-        return Ok(error_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The form could not be read.",
-        ));
+    let params = match super::read_form(&session, &headers, &body).await? {
+        Ok(params) => params,
+        Err(page) => return Ok(*page),
     };
-    if !session::check_csrf(&session, params.get("csrf_token")).await? {
-        return Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "Your session has expired",
-            "The form was stale or came from another site. Go back to the application and sign in again.",
-        ));
-    }
     let now = state.clock.now();
     let request_id = params.get("request_id").unwrap_or_default().to_string();
     let Some(mut request) = session::load_pending(&session, &request_id, now).await? else {
