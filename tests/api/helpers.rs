@@ -180,6 +180,27 @@ impl TestApp {
         self.add_client(s).await
     }
 
+    /// An authorization request for `client` at this instance (code flow, our redirect URI).
+    pub fn authorize_url(&self, client_id: &str, scope: &str) -> url::Url {
+        let mut url = url::Url::parse(&self.url("/authorize")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", REDIRECT_URI)
+            .append_pair("scope", scope);
+        url
+    }
+
+    /// Redeems an authorization code at the token endpoint with HTTP Basic authentication.
+    pub async fn redeem_code(&self, client: &Registered, code: &str) -> reqwest::Response {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+        ];
+        self.post_basic("/token", client, &form).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -145,12 +145,7 @@ async fn cli_users_can_log_in_and_disabling_them_works_at_once() {
     assert!(!ok && err.contains("already exists"), "{err}");
 
     let client = app.add_client(spec("App")).await;
-    let mut url = url::Url::parse(&app.url("/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
-        .append_pair("redirect_uri", REDIRECT_URI)
-        .append_pair("scope", "openid");
+    let url = app.authorize_url(&client.client_id, "openid");
     let outcome = Browser::new(&app)
         .journey(
             url.as_str(),
@@ -158,17 +153,7 @@ async fn cli_users_can_log_in_and_disabling_them_works_at_once() {
             "allow",
         )
         .await;
-    let response = app
-        .post_basic(
-            "/token",
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &outcome.code()),
-                ("redirect_uri", REDIRECT_URI),
-            ],
-        )
-        .await;
+    let response = app.redeem_code(&client, &outcome.code()).await;
     let tokens: Value = response.json().await.unwrap();
     let access = tokens["access_token"].as_str().unwrap();
     let userinfo = http()
@@ -218,27 +203,12 @@ async fn two_instances_on_one_database_behave_as_one_server() {
         "instances share their signing keys through the database"
     );
 
-    let mut url = url::Url::parse(&a.url("/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
-        .append_pair("redirect_uri", REDIRECT_URI)
-        .append_pair("scope", "openid offline_access");
+    let url = a.authorize_url(&client.client_id, "openid offline_access");
     let outcome = Browser::new(&a)
         .journey(url.as_str(), Some(("alice", PASSWORD)), "allow")
         .await;
     // The code issued by A is redeemed at B; B's refresh rotates at A; a replay at B revokes.
-    let response = b
-        .post_basic(
-            "/token",
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &outcome.code()),
-                ("redirect_uri", REDIRECT_URI),
-            ],
-        )
-        .await;
+    let response = b.redeem_code(&client, &outcome.code()).await;
     assert_eq!(response.status(), StatusCode::OK);
     let tokens: Value = response.json().await.unwrap();
     let r1 = tokens["refresh_token"].as_str().unwrap();
@@ -272,12 +242,7 @@ async fn restart_keeps_keys_clients_and_sessions() {
     let a = spawn_app().await;
     a.add_user("alice").await;
     let client = a.add_client(spec("App")).await;
-    let mut url = url::Url::parse(&a.url("/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
-        .append_pair("redirect_uri", REDIRECT_URI)
-        .append_pair("scope", "openid");
+    let url = a.authorize_url(&client.client_id, "openid");
     let browser = Browser::new(&a);
     browser
         .journey(url.as_str(), Some(("alice", PASSWORD)), "allow")
@@ -317,17 +282,7 @@ async fn restart_keeps_keys_clients_and_sessions() {
         ..Browser::new(&b)
     };
     let outcome = browser_b.journey(&url_b, None, "").await;
-    let response = b
-        .post_basic(
-            "/token",
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &outcome.code()),
-                ("redirect_uri", REDIRECT_URI),
-            ],
-        )
-        .await;
+    let response = b.redeem_code(&client, &outcome.code()).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 

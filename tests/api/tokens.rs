@@ -7,26 +7,11 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 pub(crate) async fn code_flow_tokens(app: &TestApp, client: &Registered, scope: &str) -> Value {
-    let mut url = url::Url::parse(&app.url("/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
-        .append_pair("redirect_uri", REDIRECT_URI)
-        .append_pair("scope", scope);
+    let url = app.authorize_url(&client.client_id, scope);
     let outcome = Browser::new(app)
         .journey(url.as_str(), Some(("alice", PASSWORD)), "allow")
         .await;
-    let response = app
-        .post_basic(
-            "/token",
-            client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &outcome.code()),
-                ("redirect_uri", REDIRECT_URI),
-            ],
-        )
-        .await;
+    let response = app.redeem_code(client, &outcome.code()).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
 }
