@@ -4,12 +4,11 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use josekit::jwk::{Jwk, KeyPair};
-use josekit::jws::alg::ecdsa::{EcdsaJwsSigner, EcdsaJwsVerifier};
-use josekit::jws::alg::rsassa::{RsassaJwsSigner, RsassaJwsVerifier};
 use josekit::jws::{ES256, RS256};
 
 use sea_orm::DatabaseConnection;
 
+use super::ring_jws::{Es256Signer, Es256Verifier, Rs256Signer, Rs256Verifier};
 use crate::config::SigningAlg;
 use crate::storage;
 
@@ -29,14 +28,14 @@ pub struct Keys {
 
 pub struct RsaKey {
     pub kid: String,
-    pub signer: RsassaJwsSigner,
-    pub verifier: RsassaJwsVerifier,
+    pub signer: Rs256Signer,
+    pub verifier: Rs256Verifier,
 }
 
 pub struct EcKey {
     pub kid: String,
-    pub signer: EcdsaJwsSigner,
-    pub verifier: EcdsaJwsVerifier,
+    pub signer: Es256Signer,
+    pub verifier: Es256Verifier,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,32 +101,23 @@ impl Keys {
             .map_err(|e| invalid(RSA_FILE, &e))?;
         let rsa_public = rsa_pair.to_jwk_public_key();
         let rsa_kid = thumbprint(&rsa_public, &["e", "kty", "n"]);
-        let mut rs256 = RsaKey {
+        let rs256 = RsaKey {
+            signer: Rs256Signer::new(&rsa_pair, &rsa_kid).map_err(|e| invalid(RSA_FILE, &e))?,
+            verifier: Rs256Verifier::new(&rsa_pair, &rsa_kid)
+                .map_err(|e| invalid(RSA_FILE, &e))?,
             kid: rsa_kid.clone(),
-            signer: RS256
-                .signer_from_pem(rsa_pem)
-                .map_err(|e| invalid(RSA_FILE, &e))?,
-            verifier: RS256
-                .verifier_from_jwk(&rsa_public)
-                .map_err(|e| invalid(RSA_FILE, &e))?,
         };
-        rs256.signer.set_key_id(&rsa_kid);
 
         let ec_pair = ES256
             .key_pair_from_pem(ec_pem)
             .map_err(|e| invalid(EC_FILE, &e))?;
         let ec_public = ec_pair.to_jwk_public_key();
         let ec_kid = thumbprint(&ec_public, &["crv", "kty", "x", "y"]);
-        let mut es256 = EcKey {
+        let es256 = EcKey {
+            signer: Es256Signer::new(&ec_pair, &ec_kid).map_err(|e| invalid(EC_FILE, &e))?,
+            verifier: Es256Verifier::new(&ec_pair, &ec_kid).map_err(|e| invalid(EC_FILE, &e))?,
             kid: ec_kid.clone(),
-            signer: ES256
-                .signer_from_pem(ec_pem)
-                .map_err(|e| invalid(EC_FILE, &e))?,
-            verifier: ES256
-                .verifier_from_jwk(&ec_public)
-                .map_err(|e| invalid(EC_FILE, &e))?,
         };
-        es256.signer.set_key_id(&ec_kid);
 
         let jwks = serde_json::json!({ "keys": [
             public_jwk(&rsa_public, &rsa_kid, "RS256"),
