@@ -57,3 +57,11 @@ pub fn left_half_hash(value: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
     URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
 }
+
+/// A key for one purpose derived from the server's pepper (HMAC-SHA256 of `label` under it),
+/// so no two uses of the pepper share a key.
+pub fn derived_key(pepper: &[u8], label: &str) -> ring::hmac::Key {
+    let parent = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, pepper);
+    let derived = ring::hmac::sign(&parent, label.as_bytes());
+    ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref())
+}

@@ -1,6 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-/// A refresh token, stored by the SHA-256 of its value. `used_at` set = rotated away.
+/// Retired: refresh tokens of the first schema, stored by the SHA-256 of their value. Only
+/// the first migration still creates the table; the third drops it (refresh tokens now
+/// live in `token_families`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "refresh_tokens")]
 pub struct Model {

@@ -1,6 +1,10 @@
 use sea_orm::entity::prelude::*;
 
 /// One authorization (a grant): every refresh and access token issued from it shares the family.
+///
+/// The family's refresh token is not stored: it is `{id}.{generation}.{HMAC}` under a key
+/// of the server's, so a rotation is one conditional update of `generation` here (one
+/// statement, one winner) and an older generation presented again is a provable replay.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "token_families")]
 pub struct Model {
@@ -16,6 +20,12 @@ pub struct Model {
     /// Absolute lifetime of the family's refresh tokens.
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// The generation of the one live refresh token; every rotation adds one.
+    pub generation: i64,
+    /// When `generation` last moved (the refresh grace period counts from it).
+    pub rotated_at: Option<i64>,
+    /// Idle expiry of the live refresh token.
+    pub idle_expires_at: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

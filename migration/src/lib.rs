@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_init;
 mod m20261126_000002_server_keys;
+mod m20261126_000003_refresh_generations;
 
 pub struct Migrator;
 
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261126_000002_server_keys::Migration),
+            Box::new(m20261126_000003_refresh_generations::Migration),
         ]
     }
 }

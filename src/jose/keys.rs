@@ -24,6 +24,8 @@ pub struct Keys {
     pub jwks_json: bytes::Bytes,
     /// Key of the client-secret HMAC (see `secrets::client_secret_hash`).
     pub client_secret_pepper: Vec<u8>,
+    /// Key of the refresh-token MAC (see `oauth::refresh_tokens`), derived from the pepper.
+    pub refresh_token_key: ring::hmac::Key,
 }
 
 pub struct RsaKey {
@@ -103,8 +105,7 @@ impl Keys {
         let rsa_kid = thumbprint(&rsa_public, &["e", "kty", "n"]);
         let rs256 = RsaKey {
             signer: Rs256Signer::new(&rsa_pair, &rsa_kid).map_err(|e| invalid(RSA_FILE, &e))?,
-            verifier: Rs256Verifier::new(&rsa_pair, &rsa_kid)
-                .map_err(|e| invalid(RSA_FILE, &e))?,
+            verifier: Rs256Verifier::new(&rsa_pair, &rsa_kid).map_err(|e| invalid(RSA_FILE, &e))?,
             kid: rsa_kid.clone(),
         };
 
@@ -127,6 +128,10 @@ impl Keys {
             rs256,
             es256,
             jwks_json: bytes::Bytes::from(jwks.to_string()),
+            refresh_token_key: crate::secrets::derived_key(
+                &client_secret_pepper,
+                "tessera refresh-token v1",
+            ),
             client_secret_pepper,
         })
     }

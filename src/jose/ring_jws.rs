@@ -14,9 +14,8 @@ use josekit::jws::{JwsAlgorithm, JwsSigner, JwsVerifier, ES256, RS256};
 use josekit::JoseError;
 use ring::rand::SystemRandom;
 use ring::signature::{
-    EcdsaKeyPair, RsaKeyPair, RsaPublicKeyComponents, UnparsedPublicKey,
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_2048_8192_SHA256,
-    RSA_PKCS1_SHA256,
+    EcdsaKeyPair, RsaKeyPair, RsaPublicKeyComponents, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
+    ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
 };
 use std::sync::Arc;
 
@@ -42,7 +41,9 @@ pub struct Es256Signer {
 impl std::fmt::Debug for Es256Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the private key.
-        f.debug_struct("Es256Signer").field("kid", &self.kid).finish()
+        f.debug_struct("Es256Signer")
+            .field("kid", &self.kid)
+            .finish()
     }
 }
 
@@ -154,7 +155,9 @@ pub struct Rs256Signer {
 
 impl std::fmt::Debug for Rs256Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rs256Signer").field("kid", &self.kid).finish()
+        f.debug_struct("Rs256Signer")
+            .field("kid", &self.kid)
+            .finish()
     }
 }
 
@@ -241,29 +244,47 @@ impl JwsVerifier for Rs256Verifier {
 mod tests {
     use super::*;
 
+    /// A signer, our verifier for its key, and josekit's own verifier for its key.
+    type Case = (
+        Box<dyn JwsSigner>,
+        Box<dyn JwsVerifier>,
+        Box<dyn JwsVerifier>,
+    );
+
     /// Each ring signer's signature verifies with josekit's own (OpenSSL) verifier and with
     /// the ring verifier, and a changed message does not.
     #[test]
     fn ring_signatures_verify_both_ways() {
         let ec = ES256.generate_key_pair().expect("ec key");
         let rsa = RS256.generate_key_pair(2048).expect("rsa key");
-        let cases: Vec<(Box<dyn JwsSigner>, Box<dyn JwsVerifier>, Box<dyn JwsVerifier>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 Box::new(Es256Signer::new(&ec, "ec").expect("signer")),
                 Box::new(Es256Verifier::new(&ec, "ec").expect("verifier")),
-                Box::new(ES256.verifier_from_jwk(&ec.to_jwk_public_key()).expect("josekit")),
+                Box::new(
+                    ES256
+                        .verifier_from_jwk(&ec.to_jwk_public_key())
+                        .expect("josekit"),
+                ),
             ),
             (
                 Box::new(Rs256Signer::new(&rsa, "rsa").expect("signer")),
                 Box::new(Rs256Verifier::new(&rsa, "rsa").expect("verifier")),
-                Box::new(RS256.verifier_from_jwk(&rsa.to_jwk_public_key()).expect("josekit")),
+                Box::new(
+                    RS256
+                        .verifier_from_jwk(&rsa.to_jwk_public_key())
+                        .expect("josekit"),
+                ),
             ),
         ];
         for (signer, ours, josekit) in cases {
             let signature = signer.sign(b"header.payload").expect("sign");
             assert_eq!(signature.len(), signer.signature_len());
-            ours.verify(b"header.payload", &signature).expect("ring verifies");
-            josekit.verify(b"header.payload", &signature).expect("josekit verifies");
+            ours.verify(b"header.payload", &signature)
+                .expect("ring verifies");
+            josekit
+                .verify(b"header.payload", &signature)
+                .expect("josekit verifies");
             assert!(ours.verify(b"header.payloaD", &signature).is_err());
             assert!(josekit.verify(b"header.payloaD", &signature).is_err());
         }

@@ -10,6 +10,7 @@ use super::access::{self, Checked};
 use super::client_auth;
 use super::error::{OAuthError, OAuthResult};
 use super::params::FormParams;
+use super::refresh_tokens::{self, RefreshTokenRef};
 use super::token::no_store;
 use crate::state::AppState;
 use crate::storage::clients::AuthMethod;
@@ -31,21 +32,16 @@ pub async fn handler(
         ));
     }
     let token = params.require("token")?;
-    let hint = params.get("token_type_hint");
-    let found = if hint == Some("refresh_token") {
-        match refresh(&state, &client.client_id, token).await? {
-            Some(body) => Some(body),
-            None => access(&state, &client.client_id, token).await?,
-        }
-    } else {
-        match access(&state, &client.client_id, token).await? {
-            Some(body) => Some(body),
-            None => refresh(&state, &client.client_id, token).await?,
-        }
+    // The hint (RFC 7662 §2.1) needs no look-up order: a refresh token is recognised by its
+    // MAC without the database, so everything else is tried as an access token.
+    let found = match refresh_tokens::decode(&state.keys, token) {
+        Some(presented) => refresh(&state, &client.client_id, presented).await?,
+        None => access(&state, &client.client_id, token).await?,
     };
-    let body = match found {
-        Some(body) if !body.is_empty() => Value::Object(body),
-        _ => inactive(),
+    let body = if found.is_empty() {
+        inactive()
+    } else {
+        Value::Object(found)
     };
     Ok(no_store(Json(body)))
 }
@@ -64,20 +60,16 @@ fn may_see(client_id: &str, claims: &Map<String, Value>) -> bool {
     owner || audience
 }
 
-/// Some(body) if `token` is one of our access tokens (active or not); None if not a JWT of ours.
-async fn access(
-    state: &AppState,
-    client_id: &str,
-    token: &str,
-) -> OAuthResult<Option<Map<String, Value>>> {
+/// The introspection response of an active access token of ours; empty for anything else.
+async fn access(state: &AppState, client_id: &str, token: &str) -> OAuthResult<Map<String, Value>> {
     if token.split('.').count() != 3 {
-        return Ok(None);
+        return Ok(Map::new());
     }
     let Checked::Active(claims) = access::check(state, token, Some(client_id)).await? else {
-        return Ok(Some(Map::new()));
+        return Ok(Map::new());
     };
     if !may_see(client_id, &claims) {
-        return Ok(Some(Map::new()));
+        return Ok(Map::new());
     }
     let mut body = Map::new();
     body.insert("active".into(), true.into());
@@ -107,42 +99,42 @@ async fn access(
             Some(user) if !user.disabled => {
                 body.insert("username".into(), user.username.into());
             }
-            _ => return Ok(Some(Map::new())),
+            _ => return Ok(Map::new()),
         }
     }
     body.insert("token_type".into(), "Bearer".into());
-    Ok(Some(body))
+    Ok(body)
 }
 
 async fn refresh(
     state: &AppState,
     client_id: &str,
-    token: &str,
-) -> OAuthResult<Option<Map<String, Value>>> {
-    let hash = crate::secrets::token_hash(token);
-    let Some((refresh, family)) = families::find_refresh(&state.db, &hash).await? else {
-        return Ok(None);
+    presented: RefreshTokenRef,
+) -> OAuthResult<Map<String, Value>> {
+    let Some(family) = families::find_family(&state.db, &presented.family_id).await? else {
+        return Ok(Map::new());
     };
     let now = state.clock.now();
-    let live = refresh.used_at.is_none()
-        && family.revoked_at.is_none()
-        && now < refresh.expires_at
-        && now < family.expires_at
-        && refresh.client_id == client_id;
+    let live = families::refresh_live(&family, now)
+        && presented.generation == family.generation
+        && family.client_id == client_id;
     if !live {
-        return Ok(Some(Map::new()));
+        return Ok(Map::new());
     }
     let mut body = Map::new();
     body.insert("active".into(), true.into());
-    body.insert("scope".into(), refresh.scope.into());
-    body.insert("client_id".into(), refresh.client_id.into());
+    body.insert("scope".into(), family.scope.into());
+    body.insert("client_id".into(), family.client_id.into());
     body.insert("sub".into(), family.user_id.into());
     body.insert(
         "exp".into(),
-        refresh.expires_at.min(family.expires_at).into(),
+        family.idle_expires_at.min(family.expires_at).into(),
     );
-    body.insert("iat".into(), refresh.created_at.into());
+    body.insert(
+        "iat".into(),
+        family.rotated_at.unwrap_or(family.created_at).into(),
+    );
     body.insert("iss".into(), state.settings.issuer_str().into());
     body.insert("token_type".into(), "refresh_token".into());
-    Ok(Some(body))
+    Ok(body)
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod grants;
 pub mod introspect;
 pub mod params;
+pub mod refresh_tokens;
 pub mod revoke;
 pub mod token;
 pub mod tokens;

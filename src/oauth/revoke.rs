@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::client_auth;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::params::FormParams;
+use super::refresh_tokens;
 use super::token::no_store;
 use crate::jose::jwt;
 use crate::state::AppState;
@@ -34,11 +35,11 @@ pub async fn handler(
         }
     }
     let now = state.clock.now();
-    if let Some((refresh, family)) =
-        families::find_refresh(&state.db, &crate::secrets::token_hash(token)).await?
-    {
-        if refresh.client_id == client.client_id {
-            families::revoke_family(&state.db, &family.id, now).await?;
+    if let Some(presented) = refresh_tokens::decode(&state.keys, token) {
+        // Any generation of the client's own: revoking an old one still ends the grant.
+        let family = families::find_family(&state.db, &presented.family_id).await?;
+        if family.is_some_and(|f| f.client_id == client.client_id) {
+            families::revoke_family(&state.db, &presented.family_id, now).await?;
         }
     } else if let Ok(claims) = jwt::verify(&state.keys, token, "at+jwt") {
         let owner =

@@ -103,13 +103,6 @@ pub fn id_token(state: &AppState, input: &IdTokenInput<'_>, now: i64) -> Result<
     jwt::sign(&state.keys, input.alg, "JWT", claims)
 }
 
-/// A new opaque refresh token (256 bits) and the hash it is stored under.
-pub fn refresh_token() -> (String, String) {
-    let value = crate::secrets::random_token(32);
-    let hash = crate::secrets::token_hash(&value);
-    (value, hash)
-}
-
 /// The token endpoint's successful response (RFC 6749 §5.1).
 #[derive(serde::Serialize)]
 pub struct TokenResponse {

@@ -45,6 +45,7 @@ pub async fn redeem(
     code: &Code,
     now: i64,
     family_expires_at: i64,
+    idle_expires_at: i64,
 ) -> Result<Option<String>, DbErr> {
     let family_id = crate::secrets::random_token(16);
     let txn = db.begin().await?;
@@ -70,6 +71,7 @@ pub async fn redeem(
             amr: code.amr.clone(),
             idp: code.idp.clone(),
             expires_at: family_expires_at,
+            idle_expires_at,
         },
         now,
     )

@@ -1,14 +1,15 @@
-//! Token families (one per authorization) and their rotating refresh tokens; revoked
-//! access-token identifiers.
-use entity::{refresh_tokens, revoked_tokens, token_families};
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    TransactionTrait,
-};
+//! Token families (one per authorization) with the generation of their rotating refresh
+//! token; revoked access-token identifiers.
+use entity::{revoked_tokens, token_families, users};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 pub type Family = token_families::Model;
-pub type RefreshToken = refresh_tokens::Model;
+
+/// Whether the family's current refresh token may be used at `now`.
+pub fn refresh_live(family: &Family, now: i64) -> bool {
+    family.revoked_at.is_none() && now < family.expires_at && now < family.idle_expires_at
+}
 
 pub struct NewFamily {
     pub id: String,
@@ -19,8 +20,10 @@ pub struct NewFamily {
     pub amr: String,
     pub idp: Option<String>,
     pub expires_at: i64,
+    pub idle_expires_at: i64,
 }
 
+/// Stores a new family; its refresh token is generation 1.
 pub async fn insert_family(db: &impl ConnectionTrait, f: NewFamily, now: i64) -> Result<(), DbErr> {
     let model = token_families::ActiveModel {
         id: Set(f.id),
@@ -33,6 +36,9 @@ pub async fn insert_family(db: &impl ConnectionTrait, f: NewFamily, now: i64) ->
         created_at: Set(now),
         expires_at: Set(f.expires_at),
         revoked_at: Set(None),
+        generation: Set(1),
+        rotated_at: Set(None),
+        idle_expires_at: Set(f.idle_expires_at),
     };
     token_families::Entity::insert(model)
         .exec(db)
@@ -85,87 +91,38 @@ pub async fn revoke_for_user(
         .map(|_| ())
 }
 
-pub async fn insert_refresh(
-    db: &impl ConnectionTrait,
-    token_hash: &str,
-    family_id: &str,
-    client_id: &str,
-    scope: &str,
-    now: i64,
-    expires_at: i64,
-) -> Result<(), DbErr> {
-    let model = refresh_tokens::ActiveModel {
-        token_hash: Set(token_hash.to_string()),
-        family_id: Set(family_id.to_string()),
-        client_id: Set(client_id.to_string()),
-        scope: Set(scope.to_string()),
-        created_at: Set(now),
-        expires_at: Set(expires_at),
-        used_at: Set(None),
-    };
-    refresh_tokens::Entity::insert(model)
-        .exec(db)
-        .await
-        .map(|_| ())
-}
-
-pub async fn find_refresh(
-    db: &impl ConnectionTrait,
-    token_hash: &str,
-) -> Result<Option<(RefreshToken, Family)>, DbErr> {
-    let Some(token) = refresh_tokens::Entity::find_by_id(token_hash.to_string())
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(find_family(db, &token.family_id)
-        .await?
-        .map(|family| (token, family)))
-}
-
-/// Rotates a refresh token: marks `old_hash` used and stores `new_hash` in one transaction.
-/// The update is conditional on the old token being unused, so among concurrent rotations
-/// of one token — on any number of instances — exactly one returns `true`.
+/// Rotates the family's refresh token from `generation` to the next, if that is the live
+/// one, the family belongs to `client_id`, is neither revoked nor expired, and its user is
+/// not disabled — all in one conditional update, so among concurrent rotations of one token
+/// (on any number of instances) exactly one gets the family back.
 pub async fn rotate(
-    db: &sea_orm::DatabaseConnection,
-    old: &RefreshToken,
-    new_hash: &str,
-    scope: &str,
+    db: &impl ConnectionTrait,
+    family_id: &str,
+    generation: i64,
+    client_id: &str,
     now: i64,
-    expires_at: i64,
-) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
-    let updated = refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
-        .filter(refresh_tokens::Column::TokenHash.eq(old.token_hash.as_str()))
-        .filter(refresh_tokens::Column::UsedAt.is_null())
-        .exec(&txn)
+    idle_expires_at: i64,
+) -> Result<Option<Family>, DbErr> {
+    use token_families::Column;
+    let active_users = Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(users::Column::Disabled.eq(false))
+        .to_owned();
+    let mut updated = token_families::Entity::update_many()
+        .col_expr(Column::Generation, Expr::value(generation + 1))
+        .col_expr(Column::RotatedAt, Expr::value(now))
+        .col_expr(Column::IdleExpiresAt, Expr::value(idle_expires_at))
+        .filter(Column::Id.eq(family_id))
+        .filter(Column::Generation.eq(generation))
+        .filter(Column::ClientId.eq(client_id))
+        .filter(Column::RevokedAt.is_null())
+        .filter(Column::ExpiresAt.gt(now))
+        .filter(Column::IdleExpiresAt.gt(now))
+        .filter(Column::UserId.in_subquery(active_users))
+        .exec_with_returning(db)
         .await?;
-    if updated.rows_affected != 1 {
-        txn.rollback().await?;
-        return Ok(false);
-    }
-    insert_refresh(
-        &txn,
-        new_hash,
-        &old.family_id,
-        &old.client_id,
-        scope,
-        now,
-        expires_at,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(true)
-}
-
-/// When `old_hash` was rotated away, if it was.
-pub async fn used_at(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<i64>, DbErr> {
-    Ok(refresh_tokens::Entity::find_by_id(token_hash.to_string())
-        .one(db)
-        .await?
-        .and_then(|t| t.used_at))
+    Ok(updated.pop())
 }
 
 /// Records a revoked JWT access token until its expiry.
@@ -208,10 +165,6 @@ pub async fn is_family_live(db: &impl ConnectionTrait, family_id: &str) -> Resul
 pub async fn purge_expired(db: &impl ConnectionTrait, now: i64) -> Result<(), DbErr> {
     revoked_tokens::Entity::delete_many()
         .filter(revoked_tokens::Column::ExpiresAt.lt(now))
-        .exec(db)
-        .await?;
-    refresh_tokens::Entity::delete_many()
-        .filter(refresh_tokens::Column::ExpiresAt.lt(now - 86_400))
         .exec(db)
         .await?;
     entity::client_assertions::Entity::delete_many()

@@ -131,10 +131,14 @@ async fn grace_period_lets_the_same_client_reuse_a_just_rotated_token() {
     let client = app.add_client(spec("App")).await;
     let tokens = code_flow_tokens(&app, &client, "openid").await;
     let r1 = tokens["refresh_token"].as_str().unwrap().to_string();
-    let (status, _) = refresh(&app, &client, &r1, None).await;
+    let (status, first) = refresh(&app, &client, &r1, None).await;
     assert_eq!(status, StatusCode::OK);
     let (status, again) = refresh(&app, &client, &r1, None).await;
     assert_eq!(status, StatusCode::OK, "within the grace period: {again}");
+    assert_eq!(
+        again["refresh_token"], first["refresh_token"],
+        "the late tab gets the live token, so neither tab's next refresh is a replay"
+    );
     app.clock.advance(6);
     let (status, _) = refresh(&app, &client, &r1, None).await;
     assert_eq!(

@@ -2,6 +2,7 @@
 use super::audience;
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::{CodeVerifier, Params, Scopes};
+use crate::oauth::refresh_tokens;
 use crate::oauth::tokens::{self, AccessGrant, IdTokenInput, TokenResponse};
 use crate::secrets::token_hash;
 use crate::state::AppState;
@@ -61,7 +62,8 @@ pub async fn handle(
     } else {
         settings.session_seconds
     };
-    let Some(family_id) = codes::redeem(&state.db, &code, now, now + lifetime).await? else {
+    let idle = now + settings.refresh_idle_seconds;
+    let Some(family_id) = codes::redeem(&state.db, &code, now, now + lifetime, idle).await? else {
         return Err(replayed(state, &code_hash, now).await);
     };
     let user = users::find(&state.db, &code.user_id)
@@ -85,23 +87,9 @@ pub async fn handle(
         now,
     )
     .map_err(crate::error::AppError::from)?;
-    let refresh_token = if client.allows_grant("refresh_token") {
-        let (value, hash) = tokens::refresh_token();
-        let idle = (now + settings.refresh_idle_seconds).min(now + lifetime);
-        families::insert_refresh(
-            &state.db,
-            &hash,
-            &family_id,
-            &client.client_id,
-            &code.scope,
-            now,
-            idle,
-        )
-        .await?;
-        Some(value)
-    } else {
-        None
-    };
+    let refresh_token = client
+        .allows_grant("refresh_token")
+        .then(|| refresh_tokens::encode(&state.keys, &family_id, 1));
     let id_token = if scope.contains("openid") {
         let input = IdTokenInput {
             user: &user,

@@ -1,16 +1,19 @@
 //! `grant_type=refresh_token` (RFC 6749 §6) with rotation and reuse detection
 //! (OAuth 2.0 Security BCP §4.14.2): every use returns a new refresh token; presenting a
-//! rotated one revokes the whole family, unless the configured grace period allows the same
-//! client one more pair.
+//! rotated one revokes the whole family, unless the configured grace period lets the same
+//! client have the current token again. The common case is one database statement.
 use super::audience;
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::{Params, Scopes};
+use crate::oauth::refresh_tokens::{self, RefreshTokenRef};
 use crate::oauth::tokens::{self, AccessGrant, TokenResponse};
-use crate::secrets::token_hash;
 use crate::state::AppState;
 use crate::storage::clients::Client;
-use crate::storage::families::{self, Family, RefreshToken};
-use crate::storage::users;
+use crate::storage::families::{self, Family};
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+}
 
 pub async fn handle(
     state: &AppState,
@@ -23,91 +26,108 @@ pub async fn handle(
         ));
     }
     let now = state.clock.now();
-    let presented = token_hash(params.require("refresh_token")?);
     let aud = audience(&state.settings, params)?;
-    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let Some((token, family)) = families::find_refresh(&state.db, &presented).await? else {
-        return Err(invalid());
-    };
-    // A token is bound to its client: another client learns nothing about it.
-    if token.client_id != client.client_id || family.client_id != client.client_id {
-        return Err(invalid());
-    }
-    if family.revoked_at.is_some() || now >= family.expires_at || now >= token.expires_at {
-        return Err(invalid());
-    }
-    let granted = Scopes::from_stored(&token.scope);
-    let scope = match params.get("scope") {
-        None => granted.clone(),
+    let presented = refresh_tokens::decode(&state.keys, params.require("refresh_token")?)
+        .ok_or_else(invalid)?;
+    // A narrowed scope is checked against the grant before anything is rotated: a refused
+    // request must leave the client's token usable.
+    let narrowed = match params.get("scope") {
+        None => None,
         Some(requested) => {
             let requested = Scopes::parse(requested)?;
-            if !requested.is_subset(&granted) {
+            let family = families::find_family(&state.db, &presented.family_id)
+                .await?
+                .filter(|f| f.client_id == client.client_id)
+                .ok_or_else(invalid)?;
+            if !requested.is_subset(&Scopes::from_stored(&family.scope)) {
                 return Err(OAuthError::invalid_scope(
                     "a refresh may narrow the scope, never widen it",
                 ));
             }
-            requested
+            Some(requested)
         }
     };
-    let user = users::find(&state.db, &family.user_id)
-        .await?
-        .filter(|u| !u.disabled);
-    let Some(user) = user else {
-        families::revoke_family(&state.db, &family.id, now).await?;
-        return Err(invalid());
+    let idle = now + state.settings.refresh_idle_seconds;
+    let rotated = families::rotate(
+        &state.db,
+        &presented.family_id,
+        presented.generation,
+        &client.client_id,
+        now,
+        idle,
+    )
+    .await?;
+    let (family, generation) = match rotated {
+        Some(family) => {
+            let generation = family.generation;
+            (family, generation)
+        }
+        None => not_rotated(state, client, &presented, now).await?,
     };
-
-    let (new_value, new_hash) = tokens::refresh_token();
-    let idle = (now + state.settings.refresh_idle_seconds).min(family.expires_at);
     // The refresh token keeps the full granted scope; only the access token is narrowed.
-    let rotated = token.used_at.is_none()
-        && families::rotate(&state.db, &token, &new_hash, &token.scope, now, idle).await?;
-    if !rotated && !within_grace(state, &token, now).await? {
-        tracing::warn!(
-            target: "security",
-            event = "refresh_token_reuse",
-            client_id = %client.client_id,
-            family = %family.id,
-            "a rotated refresh token was presented again; revoking its family"
-        );
+    let scope = narrowed.unwrap_or_else(|| Scopes::from_stored(&family.scope));
+    let refresh_token = refresh_tokens::encode(&state.keys, &family.id, generation);
+    respond(state, client, &family, scope, aud, refresh_token, now)
+}
+
+/// Why a rotation did not happen, and what follows from it: an older generation is a replay
+/// (the family is revoked) unless it is the one rotated away within the grace period, which
+/// gets the current token again; everything else is simply invalid. A disabled user's
+/// family is revoked.
+async fn not_rotated(
+    state: &AppState,
+    client: &Client,
+    presented: &RefreshTokenRef,
+    now: i64,
+) -> OAuthResult<(Family, i64)> {
+    let family = families::find_family(&state.db, &presented.family_id)
+        .await?
+        .filter(|f| f.client_id == client.client_id)
+        .ok_or_else(invalid)?;
+    if !families::refresh_live(&family, now) {
+        return Err(invalid());
+    }
+    let user_active = crate::storage::users::find(&state.db, &family.user_id)
+        .await?
+        .is_some_and(|u| !u.disabled);
+    if !user_active {
         families::revoke_family(&state.db, &family.id, now).await?;
         return Err(invalid());
     }
-    if !rotated {
-        families::insert_refresh(
-            &state.db,
-            &new_hash,
-            &family.id,
-            &client.client_id,
-            &token.scope,
-            now,
-            idle,
-        )
-        .await?;
+    if presented.generation >= family.generation {
+        // The live token that failed the update only at an expiry boundary, or a
+        // generation not reached yet: nothing to revoke.
+        return Err(invalid());
     }
-    respond(state, client, &family, &user, scope, aud, new_value, now)
+    if within_grace(state, &family, presented.generation, now) {
+        let generation = family.generation;
+        return Ok((family, generation));
+    }
+    tracing::warn!(
+        target: "security",
+        event = "refresh_token_reuse",
+        client_id = %client.client_id,
+        family = %family.id,
+        "a rotated refresh token was presented again; revoking its family"
+    );
+    families::revoke_family(&state.db, &family.id, now).await?;
+    Err(invalid())
 }
 
-/// The grace period lets the same client (already checked) re-use a token rotated at most
-/// `TESSERA_REFRESH_GRACE_SECONDS` ago — for apps refreshing from several tabs at once.
-async fn within_grace(state: &AppState, token: &RefreshToken, now: i64) -> OAuthResult<bool> {
+/// The grace period lets the same client (already checked) present the token rotated away
+/// last, at most `TESSERA_REFRESH_GRACE_SECONDS` ago — for apps refreshing from several tabs
+/// at once. It gets the current refresh token, so every tab ends up holding the live one.
+fn within_grace(state: &AppState, family: &Family, generation: i64, now: i64) -> bool {
     let grace = state.settings.refresh_grace_seconds;
-    if grace == 0 {
-        return Ok(false);
-    }
-    let used_at = match token.used_at {
-        Some(t) => Some(t),
-        None => families::used_at(&state.db, &token.token_hash).await?,
-    };
-    Ok(used_at.is_some_and(|t| now - t <= grace))
+    grace > 0
+        && generation == family.generation - 1
+        && family.rotated_at.is_some_and(|t| now - t <= grace)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn respond(
     state: &AppState,
     client: &Client,
     family: &Family,
-    user: &users::User,
     scope: Scopes,
     aud: String,
     refresh_token: String,
@@ -116,7 +136,7 @@ fn respond(
     let access_token = tokens::access_token(
         state,
         &AccessGrant {
-            subject: &user.id,
+            subject: &family.user_id,
             client_id: &client.client_id,
             scope: &scope,
             audience: aud,
