@@ -1,7 +1,8 @@
 //! Criterion benches for the pure functions on Tessera's hot paths (issue 5, item 5):
 //! minting and verifying JWTs per algorithm, PKCE verification, the client-secret check,
-//! and one argon2 password hash (the unit of the login limit); and, for comparison, the same
-//! ES256 and RS256 signatures through ring. `cargo bench --bench hot_paths`.
+//! the refresh-token MAC, and one argon2 password hash (the unit of the login limit); and,
+//! for comparison, the same signatures through josekit's OpenSSL backend, which
+//! `jose::ring_jws` replaces. `cargo bench --bench hot_paths`.
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -53,59 +54,52 @@ fn jwt_benches(c: &mut Criterion) {
     }
 }
 
-/// The same signatures through ring (already a dependency) on the same keys and signing
-/// input: what the josekit/OpenSSL path costs on top of the arithmetic.
-fn ring_comparison(c: &mut Criterion) {
-    use base64::engine::general_purpose::STANDARD;
-    use base64::Engine;
-    use ring::rand::SystemRandom;
-    use ring::signature::{
-        EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
-    };
+/// The same signatures through josekit's own OpenSSL-backed signers and verifiers, on the
+/// same keys and signing input: what `jose::ring_jws` saves (why it exists).
+fn openssl_comparison(c: &mut Criterion) {
+    use josekit::jws::{JwsSigner, JwsVerifier, ES256, RS256};
     let (dir, keys) = keys();
-    let der = |file: &str| -> Vec<u8> {
-        let pem = std::fs::read_to_string(dir.path().join(file)).unwrap_or_default();
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        STANDARD.decode(body).unwrap_or_default()
-    };
+    let pem = |file: &str| std::fs::read(dir.path().join(file)).unwrap_or_default();
     let token = jwt::sign(&keys, SigningAlg::Es256, "at+jwt", access_claims())
         .unwrap_or_else(|e| panic!("sign: {e}"));
     let input = token
         .rsplit_once('.')
         .map(|(i, _)| i.to_string())
         .unwrap_or_default();
-    let rng = SystemRandom::new();
-    match EcdsaKeyPair::from_pkcs8(
-        &ECDSA_P256_SHA256_FIXED_SIGNING,
-        &der("es256-private.pem"),
-        &rng,
-    ) {
-        Ok(pair) => {
-            c.bench_function("ring ES256 sign (same key and input)", |b| {
-                b.iter(|| {
-                    pair.sign(&rng, black_box(input.as_bytes()))
-                        .map(|s| s.as_ref().len())
-                })
-            });
-        }
-        Err(e) => eprintln!("ring ES256 comparison skipped: {e}"),
+    let es256 = ES256.signer_from_pem(pem("es256-private.pem"));
+    let rs256 = RS256.signer_from_pem(pem("rs256-private.pem"));
+    let (Ok(es256), Ok(rs256)) = (es256, rs256) else {
+        eprintln!("OpenSSL comparison skipped: the keys did not load");
+        return;
     };
-    match RsaKeyPair::from_pkcs8(&der("rs256-private.pem")) {
-        Ok(pair) => {
-            c.bench_function("ring RS256 sign (same key and input)", |b| {
-                let mut signature = vec![0; pair.public().modulus_len()];
-                b.iter(|| {
-                    pair.sign(
-                        &RSA_PKCS1_SHA256,
-                        &rng,
-                        black_box(input.as_bytes()),
-                        &mut signature,
-                    )
-                })
-            });
-        }
-        Err(e) => eprintln!("ring RS256 comparison skipped: {e}"),
-    };
+    let es256_verifier = ES256
+        .key_pair_from_pem(pem("es256-private.pem"))
+        .and_then(|pair| ES256.verifier_from_jwk(&pair.to_jwk_public_key()));
+    let signers: [(&str, &dyn JwsSigner); 2] = [("ES256", &es256), ("RS256", &rs256)];
+    for (name, signer) in signers {
+        c.bench_function(
+            &format!("josekit/OpenSSL {name} sign (same key and input)"),
+            |b| b.iter(|| signer.sign(black_box(input.as_bytes())).map(|s| s.len())),
+        );
+    }
+    if let (Ok(verifier), Ok(signature)) = (es256_verifier, es256.sign(input.as_bytes())) {
+        c.bench_function("josekit/OpenSSL ES256 verify (same key and input)", |b| {
+            b.iter(|| verifier.verify(black_box(input.as_bytes()), black_box(&signature)))
+        });
+    }
+}
+
+fn refresh_token_bench(c: &mut Criterion) {
+    use tessera::oauth::refresh_tokens;
+    let (_dir, keys) = keys();
+    let family = random_token(16);
+    c.bench_function("refresh token: encode", |b| {
+        b.iter(|| refresh_tokens::encode(&keys, black_box(&family), black_box(42)))
+    });
+    let token = refresh_tokens::encode(&keys, &family, 42);
+    c.bench_function("refresh token: decode (MAC check)", |b| {
+        b.iter(|| refresh_tokens::decode(&keys, black_box(&token)))
+    });
 }
 
 fn pkce_bench(c: &mut Criterion) {
@@ -152,7 +146,8 @@ fn password_bench(c: &mut Criterion) {
 criterion_group!(
     benches,
     jwt_benches,
-    ring_comparison,
+    openssl_comparison,
+    refresh_token_bench,
     pkce_bench,
     client_secret_bench,
     password_bench

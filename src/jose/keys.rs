@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use josekit::jwk::{Jwk, KeyPair};
+use josekit::jws::alg::rsassa::{RsassaJwsSigner, RsassaJwsVerifier};
 use josekit::jws::{ES256, RS256};
 
 use sea_orm::DatabaseConnection;
 
-use super::ring_jws::{Es256Signer, Es256Verifier, Rs256Signer, Rs256Verifier};
+use super::ring_jws::{Es256Signer, Es256Verifier};
 use crate::config::SigningAlg;
 use crate::storage;
 
@@ -30,8 +31,8 @@ pub struct Keys {
 
 pub struct RsaKey {
     pub kid: String,
-    pub signer: Rs256Signer,
-    pub verifier: Rs256Verifier,
+    pub signer: RsassaJwsSigner,
+    pub verifier: RsassaJwsVerifier,
 }
 
 pub struct EcKey {
@@ -103,11 +104,16 @@ impl Keys {
             .map_err(|e| invalid(RSA_FILE, &e))?;
         let rsa_public = rsa_pair.to_jwk_public_key();
         let rsa_kid = thumbprint(&rsa_public, &["e", "kty", "n"]);
-        let rs256 = RsaKey {
-            signer: Rs256Signer::new(&rsa_pair, &rsa_kid).map_err(|e| invalid(RSA_FILE, &e))?,
-            verifier: Rs256Verifier::new(&rsa_pair, &rsa_kid).map_err(|e| invalid(RSA_FILE, &e))?,
+        let mut rs256 = RsaKey {
+            signer: RS256
+                .signer_from_pem(rsa_pem)
+                .map_err(|e| invalid(RSA_FILE, &e))?,
+            verifier: RS256
+                .verifier_from_jwk(&rsa_public)
+                .map_err(|e| invalid(RSA_FILE, &e))?,
             kid: rsa_kid.clone(),
         };
+        rs256.signer.set_key_id(&rsa_kid);
 
         let ec_pair = ES256
             .key_pair_from_pem(ec_pem)

@@ -1,5 +1,5 @@
 //! JOSE: the server's signing keys and the JWTs made with them. The only user of josekit
-//! (with ring computing the signatures of the server's own keys, see `ring_jws`).
+//! (with ring computing the server's own ES256 signatures, see `ring_jws`).
 pub mod client_keys;
 pub mod jwt;
 pub mod keys;

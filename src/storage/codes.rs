@@ -1,10 +1,7 @@
 //! Authorization codes: stored by hash, redeemed once.
 use entity::authorization_codes::{self, ActiveModel, Column, Entity};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::families::{self, NewFamily};
 
@@ -36,32 +33,23 @@ pub async fn find(db: &impl ConnectionTrait, code_hash: &str) -> Result<Option<C
     Entity::find_by_id(code_hash.to_string()).one(db).await
 }
 
-/// Redeems a code exactly once: in one transaction the code is marked used only if it was
-/// unused (a conditional update, so two instances racing on one code get one winner) and
-/// the token family for what it issues is created. Returns the family id, or `None` if the
-/// code had already been used — the caller then treats it as a replay.
+/// Redeems a code exactly once and creates the token family for what it issues. The family
+/// is stored first, then the code is marked used — pointing at it — only if it was unused:
+/// a conditional update, so two instances racing on one code get one winner. Two
+/// autocommit statements instead of a transaction (half the round trips, and SQLite's write
+/// lock held for one statement at a time): a family no code points at issues nothing, and a
+/// losing racer deletes its own. Returns the family id, or `None` if the code had already
+/// been used — the caller then treats it as a replay.
 pub async fn redeem(
-    db: &sea_orm::DatabaseConnection,
+    db: &impl ConnectionTrait,
     code: &Code,
     now: i64,
     family_expires_at: i64,
     idle_expires_at: i64,
 ) -> Result<Option<String>, DbErr> {
     let family_id = crate::secrets::random_token(16);
-    let txn = db.begin().await?;
-    let updated = Entity::update_many()
-        .col_expr(Column::UsedAt, Expr::value(now))
-        .col_expr(Column::FamilyId, Expr::value(family_id.clone()))
-        .filter(Column::CodeHash.eq(code.code_hash.as_str()))
-        .filter(Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected != 1 {
-        txn.rollback().await?;
-        return Ok(None);
-    }
     families::insert_family(
-        &txn,
+        db,
         NewFamily {
             id: family_id.clone(),
             client_id: code.client_id.clone(),
@@ -76,7 +64,17 @@ pub async fn redeem(
         now,
     )
     .await?;
-    txn.commit().await?;
+    let updated = Entity::update_many()
+        .col_expr(Column::UsedAt, Expr::value(now))
+        .col_expr(Column::FamilyId, Expr::value(family_id.clone()))
+        .filter(Column::CodeHash.eq(code.code_hash.as_str()))
+        .filter(Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    if updated.rows_affected != 1 {
+        families::delete_family(db, &family_id).await?;
+        return Ok(None);
+    }
     Ok(Some(family_id))
 }
 

@@ -52,6 +52,14 @@ pub async fn find_family(db: &impl ConnectionTrait, id: &str) -> Result<Option<F
         .await
 }
 
+/// Deletes a family that never issued anything (see `codes::redeem`).
+pub async fn delete_family(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+    token_families::Entity::delete_by_id(id.to_string())
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 /// Revokes a family: every refresh token in it and every access token carrying its id.
 pub async fn revoke_family(db: &impl ConnectionTrait, id: &str, now: i64) -> Result<(), DbErr> {
     token_families::Entity::update_many()
@@ -165,6 +173,12 @@ pub async fn is_family_live(db: &impl ConnectionTrait, family_id: &str) -> Resul
 pub async fn purge_expired(db: &impl ConnectionTrait, now: i64) -> Result<(), DbErr> {
     revoked_tokens::Entity::delete_many()
         .filter(revoked_tokens::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?;
+    // Access tokens outlive their family's refresh token by at most their lifetime, far
+    // less than a day; after that the family answers no check.
+    token_families::Entity::delete_many()
+        .filter(token_families::Column::ExpiresAt.lt(now - 86_400))
         .exec(db)
         .await?;
     entity::client_assertions::Entity::delete_many()

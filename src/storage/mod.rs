@@ -1,6 +1,6 @@
 //! Storage over SeaORM, one module per aggregate; the only users of `entity::`. Rules that
 //! must hold across instances (single-use codes, refresh rotation) are enforced here by
-//! conditional updates inside transactions.
+//! conditional updates: the database picks the one winner.
 pub mod client_cache;
 pub mod clients;
 pub mod codes;

@@ -322,6 +322,39 @@ async fn replayed_code_is_refused_and_revokes_what_it_issued() {
 }
 
 #[tokio::test]
+async fn concurrent_redemptions_of_one_code_have_exactly_one_winner() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let client = app.add_client(spec("App")).await;
+    let outcome = Browser::new(&app)
+        .journey(
+            &authorize_url(&app, &client.client_id, &[]),
+            Some(("alice", PASSWORD)),
+            "allow",
+        )
+        .await;
+    let code = outcome.code();
+    let attempts = (0..8).map(|_| redeem(&app, &client, &code, None));
+    let results = futures::future::join_all(attempts).await;
+    let statuses: Vec<StatusCode> = results.iter().map(|(status, _)| *status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(statuses
+        .iter()
+        .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST));
+    // Each losing racer removed the family it had prepared: one grant, one family.
+    let families = entity::token_families::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(families, 1);
+}
+
+#[tokio::test]
 async fn expired_code_is_invalid_grant() {
     let app = spawn_app().await;
     app.add_user("alice").await;
