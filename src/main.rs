@@ -1,7 +1,9 @@
 use clap::Parser;
 
 /// mimalloc returns large freed blocks (argon2's 19 MiB per hash) to the system instead of
-/// keeping them in per-thread arenas, and is faster for our many small allocations.
+/// keeping them in per-thread arenas, and is faster for our many small allocations. Built
+/// with `no_thp`: otherwise it asks for transparent huge pages, and every 2 MiB region it
+/// touches counts whole (idle RSS 35 MB with them, 22 MB without).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
