@@ -14,7 +14,7 @@ use crate::accounts::session;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::storage::clients::{AuthMethod, Client};
-use crate::storage::{codes, consents, users};
+use crate::storage::{codes, users};
 use crate::views::error_page;
 use std::sync::Arc;
 
@@ -300,10 +300,10 @@ pub async fn decide(
         ));
     };
     let login = match session::login(session).await? {
-        Some(login) => users::find(&state.db, &login.user_id)
+        Some(login) => users::find_with_consent(&state.db, &login.user_id, &client.client_id)
             .await?
-            .filter(|u| !u.disabled)
-            .map(|u| (login, u)),
+            .filter(|(u, _)| !u.disabled)
+            .map(|(u, granted)| (login, u, granted)),
         None => None,
     };
     // OIDC Core §3.1.2.1: max_age=0 is like prompt=login.
@@ -314,7 +314,7 @@ pub async fn decide(
     };
     let needs_login = match &login {
         None => true,
-        Some((login, _)) => {
+        Some((login, _, _)) => {
             !request.login_done && (request.prompt_login || too_old(login.auth_time))
         }
     };
@@ -329,7 +329,7 @@ pub async fn decide(
         let id = park(session, &request, request_id, now).await?;
         return Ok(redirect(&format!("/login?request_id={id}")));
     }
-    let Some((login, user)) = login else {
+    let Some((login, user, granted)) = login else {
         return Ok(fail(
             &request,
             ErrorCode::LoginRequired,
@@ -337,7 +337,6 @@ pub async fn decide(
         ));
     };
     let scope = Scopes::from_stored(&request.scope);
-    let granted = consents::find(&state.db, &user.id, &client.client_id).await?;
     let needs_consent =
         !scope.is_subset(&granted) || (request.prompt_consent && !request.consent_done);
     if needs_consent {

@@ -1,9 +1,14 @@
 //! Authorization codes: stored by hash, redeemed once.
 use entity::authorization_codes::{self, ActiveModel, Column, Entity};
+use entity::users;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
+    QuerySelect, RelationDef,
+};
 
 use super::families::{self, NewFamily};
+use super::users::User;
 
 pub type Code = authorization_codes::Model;
 
@@ -31,6 +36,26 @@ pub async fn find(db: &impl ConnectionTrait, code_hash: &str) -> Result<Option<C
         return Ok(None);
     }
     Entity::find_by_id(code_hash.to_string()).one(db).await
+}
+
+/// The code and its user (if the user still exists), in one query: the token endpoint needs
+/// both for every code it redeems.
+pub async fn find_with_user(
+    db: &impl ConnectionTrait,
+    code_hash: &str,
+) -> Result<Option<(Code, Option<User>)>, DbErr> {
+    if code_hash.is_empty() {
+        return Ok(None);
+    }
+    let its_user: RelationDef = Entity::belongs_to(users::Entity)
+        .from(Column::UserId)
+        .to(users::Column::Id)
+        .into();
+    Entity::find_by_id(code_hash.to_string())
+        .join(JoinType::LeftJoin, its_user)
+        .select_also(users::Entity)
+        .one(db)
+        .await
 }
 
 /// Redeems a code exactly once and creates the token family for what it issues. The family

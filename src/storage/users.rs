@@ -1,9 +1,12 @@
 //! Users: local accounts.
 use entity::users::{self, ActiveModel, Column, Entity};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationDef,
 };
+
+use crate::oauth::params::Scopes;
 
 pub type User = users::Model;
 
@@ -32,6 +35,37 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser, now: i64) -> Result
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<User>, DbErr> {
     Entity::find_by_id(id.to_string()).one(db).await
+}
+
+/// The user and the scopes they granted `client_id` (empty if none), in one query: the
+/// authorization endpoint needs both on every single-sign-on request.
+pub async fn find_with_consent(
+    db: &impl ConnectionTrait,
+    id: &str,
+    client_id: &str,
+) -> Result<Option<(User, Scopes)>, DbErr> {
+    use entity::consents;
+    let client_id = client_id.to_string();
+    let consent_of_client: RelationDef = Entity::belongs_to(consents::Entity)
+        .from(Column::Id)
+        .to(consents::Column::UserId)
+        .on_condition(move |_, consent| {
+            Expr::col((consent, consents::Column::ClientId))
+                .eq(client_id.clone())
+                .into_condition()
+        })
+        .into();
+    let found = Entity::find_by_id(id.to_string())
+        .join(JoinType::LeftJoin, consent_of_client)
+        .select_also(consents::Entity)
+        .one(db)
+        .await?;
+    Ok(found.map(|(user, consent)| {
+        let granted = consent
+            .map(|c| Scopes::from_stored(&c.scope))
+            .unwrap_or_default();
+        (user, granted)
+    }))
 }
 
 pub async fn find_by_username(

@@ -181,6 +181,21 @@ async fn single_sign_on_skips_login_and_remembered_consent() {
         Outcome::Page(200, html) => assert!(html.contains("name=\"password\"")),
         other => panic!("expected the login page, got {other:?}"),
     }
+    // The consent was given to App only: another client asks for its own.
+    let other = app.add_client(spec("Other")).await;
+    match browser
+        .journey(
+            &authorize_url(&app, &other.client_id, &[("prompt", "none")]),
+            None,
+            "",
+        )
+        .await
+    {
+        outcome @ Outcome::Redirected(_) => {
+            assert_eq!(outcome.param("error").as_deref(), Some("consent_required"))
+        }
+        other => panic!("expected consent_required, got {other:?}"),
+    }
 }
 
 #[tokio::test]

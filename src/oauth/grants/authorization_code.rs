@@ -7,7 +7,7 @@ use crate::oauth::tokens::{self, AccessGrant, IdTokenInput, TokenResponse};
 use crate::secrets::token_hash;
 use crate::state::AppState;
 use crate::storage::clients::Client;
-use crate::storage::{codes, families, users};
+use crate::storage::{codes, families};
 
 pub async fn handle(
     state: &AppState,
@@ -22,7 +22,7 @@ pub async fn handle(
     let now = state.clock.now();
     let code_hash = token_hash(params.require("code")?);
     let aud = audience(&state.settings, params)?;
-    let Some(code) = codes::find(&state.db, &code_hash).await? else {
+    let Some((code, user)) = codes::find_with_user(&state.db, &code_hash).await? else {
         return Err(OAuthError::invalid_grant(
             "the authorization code is invalid",
         ));
@@ -66,10 +66,7 @@ pub async fn handle(
     let Some(family_id) = codes::redeem(&state.db, &code, now, now + lifetime, idle).await? else {
         return Err(replayed(state, &code_hash, now).await);
     };
-    let user = users::find(&state.db, &code.user_id)
-        .await?
-        .filter(|u| !u.disabled);
-    let Some(user) = user else {
+    let Some(user) = user.filter(|u| !u.disabled) else {
         families::revoke_family(&state.db, &family_id, now).await?;
         return Err(OAuthError::invalid_grant("the user is no longer active"));
     };
