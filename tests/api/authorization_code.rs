@@ -289,8 +289,9 @@ async fn wrong_or_missing_verifier_is_invalid_grant() {
     );
 }
 
-#[tokio::test]
-async fn replayed_code_is_refused_and_revokes_what_it_issued() {
+/// A server with alice, a confidential client "App", and an unredeemed code from alice's
+/// first journey (login and consent through the forms).
+async fn alice_with_a_code() -> (TestApp, Registered, String) {
     let app = spawn_app().await;
     app.add_user("alice").await;
     let client = app.add_client(spec("App")).await;
@@ -302,6 +303,12 @@ async fn replayed_code_is_refused_and_revokes_what_it_issued() {
         )
         .await;
     let code = outcome.code();
+    (app, client, code)
+}
+
+#[tokio::test]
+async fn replayed_code_is_refused_and_revokes_what_it_issued() {
+    let (app, client, code) = alice_with_a_code().await;
     let (status, first) = redeem(&app, &client, &code, None).await;
     assert_eq!(status, StatusCode::OK);
     let access = first["access_token"].as_str().unwrap();
@@ -339,17 +346,7 @@ async fn replayed_code_is_refused_and_revokes_what_it_issued() {
 #[tokio::test]
 async fn concurrent_redemptions_of_one_code_have_exactly_one_winner() {
     use sea_orm::{EntityTrait, PaginatorTrait};
-    let app = spawn_app().await;
-    app.add_user("alice").await;
-    let client = app.add_client(spec("App")).await;
-    let outcome = Browser::new(&app)
-        .journey(
-            &authorize_url(&app, &client.client_id, &[]),
-            Some(("alice", PASSWORD)),
-            "allow",
-        )
-        .await;
-    let code = outcome.code();
+    let (app, client, code) = alice_with_a_code().await;
     let attempts = (0..8).map(|_| redeem(&app, &client, &code, None));
     let results = futures::future::join_all(attempts).await;
     let statuses: Vec<StatusCode> = results.iter().map(|(status, _)| *status).collect();
@@ -371,18 +368,9 @@ async fn concurrent_redemptions_of_one_code_have_exactly_one_winner() {
 
 #[tokio::test]
 async fn expired_code_is_invalid_grant() {
-    let app = spawn_app().await;
-    app.add_user("alice").await;
-    let client = app.add_client(spec("App")).await;
-    let outcome = Browser::new(&app)
-        .journey(
-            &authorize_url(&app, &client.client_id, &[]),
-            Some(("alice", PASSWORD)),
-            "allow",
-        )
-        .await;
+    let (app, client, code) = alice_with_a_code().await;
     app.clock.advance(61);
-    let (status, body) = redeem(&app, &client, &outcome.code(), None).await;
+    let (status, body) = redeem(&app, &client, &code, None).await;
     assert_eq!(
         (status, json_error(&body)),
         (StatusCode::BAD_REQUEST, "invalid_grant")
