@@ -33,11 +33,10 @@ pub async fn connect(url: &str, pool_size: Option<u32>) -> Result<DatabaseConnec
         url.to_string()
     };
     let mut options = ConnectOptions::new(url);
-    let default_pool = if is_sqlite {
-        (cores * 4).max(8)
-    } else {
-        (cores * 8).max(16)
-    };
+    // Four connections a core: enough to keep the cores busy while others wait on I/O. More
+    // only adds contention — for PostgreSQL every connection is a server process on the same
+    // cores (measured on 2 cores: 16 connections did no better than 8 in any scenario).
+    let default_pool = (cores * 4).max(8);
     options
         .max_connections(pool_size.unwrap_or(default_pool))
         .min_connections(1)
