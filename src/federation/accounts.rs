@@ -230,6 +230,7 @@ mod tests {
             preferred_username: preferred.map(str::to_string),
             name: None,
             hosted_domain: None,
+            auth_time: None,
         }
     }
 

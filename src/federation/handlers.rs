@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::accounts::{self, Mapping, Refusal};
-use super::provider::{Callback, UpstreamError};
+use super::provider::{Callback, Reauthentication, UpstreamError};
 use super::upstream::{check_name, label, quirks};
 use crate::accounts::login::{expired, request_id};
 use crate::accounts::session::{self, Login};
@@ -97,7 +97,15 @@ pub async fn start(
     let callback = super::callback_url(&state.settings);
     let started = match state
         .federation
-        .start(&upstream, &callback, now, request.prompt_login)
+        .start(
+            &upstream,
+            &callback,
+            now,
+            Reauthentication {
+                prompt_login: request.prompt_login,
+                max_age: request.max_age,
+            },
+        )
         .await
     {
         Ok(started) => started,
@@ -211,7 +219,9 @@ pub async fn callback(
         &session,
         Login {
             user_id: user.id,
-            auth_time: now,
+            // The upstream's own time of authentication when it says (an upstream session may
+            // be older than this callback), never later than now.
+            auth_time: identity.auth_time.map_or(now, |t| t.min(now)),
             amr: "fed".into(),
             idp: Some(upstream.issuer.clone()),
         },

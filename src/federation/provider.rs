@@ -102,6 +102,15 @@ pub struct Identity {
     pub preferred_username: Option<String>,
     pub name: Option<String>,
     pub hosted_domain: Option<String>,
+    /// When the user authenticated at the upstream (`auth_time`, OIDC Core §2), if it said.
+    pub auth_time: Option<i64>,
+}
+
+/// What the app's request asks of the authentication, passed on to the upstream.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Reauthentication {
+    pub prompt_login: bool,
+    pub max_age: Option<i64>,
 }
 
 /// What the browser must carry to the upstream, and what we keep to check its answer.
@@ -204,13 +213,16 @@ impl Federation {
     }
 
     /// Builds the authorization URL (OIDC Core §3.1.2.1) with fresh `state`, `nonce` and a
-    /// PKCE S256 challenge (RFC 7636), plus the upstream's quirks.
+    /// PKCE S256 challenge (RFC 7636), plus the upstream's quirks. What the app asked of the
+    /// authentication is passed on: `prompt=login`, and `max_age` (the user must have
+    /// authenticated at the upstream that recently), so a federated login never claims a
+    /// fresher authentication than the upstream made.
     pub async fn start(
         &self,
         upstream: &Upstream,
         callback: &str,
         now: i64,
-        prompt_login: bool,
+        reauthentication: Reauthentication,
     ) -> Result<Started, UpstreamError> {
         let metadata = self.metadata(upstream, now, false).await?;
         let client = client(upstream, metadata, callback)?;
@@ -229,10 +241,18 @@ impl Federation {
                 request = request.add_scope(Scope::new(scope.to_string()));
             }
         }
+        let mut max_age = reauthentication.max_age;
         if quirks.select_account {
             request = request.add_prompt(CoreAuthPrompt::SelectAccount);
-        } else if prompt_login {
+            // Google takes no `prompt=login`; it re-authenticates for `max_age=0`.
+            if reauthentication.prompt_login {
+                max_age = Some(0);
+            }
+        } else if reauthentication.prompt_login {
             request = request.add_prompt(CoreAuthPrompt::Login);
+        }
+        if let Some(seconds) = max_age {
+            request = request.set_max_age(std::time::Duration::from_secs(seconds.max(0) as u64));
         }
         if let Some(domain) = &quirks.hosted_domain {
             request = request.add_extra_param("hd", domain.clone());
@@ -398,6 +418,7 @@ fn identity(claims: &IdTokenClaims, quirks: &Quirks) -> Identity {
             .and_then(|n| n.get(None))
             .map(|n| n.as_str().to_string()),
         hosted_domain: claims.additional_claims().hd.clone(),
+        auth_time: claims.auth_time().map(|t| t.timestamp()),
     }
 }
 

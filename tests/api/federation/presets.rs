@@ -97,3 +97,48 @@ async fn without_password_login_the_page_shows_only_the_buttons() {
     let claims = app_tokens(&s, request, &outcome).await;
     assert_eq!(claims["amr"], serde_json::json!(["fed"]));
 }
+
+/// The query of the authorization request we send upstream, for an app request with `extra`
+/// appended.
+async fn upstream_query(s: &Setup, extra: &str) -> Vec<(String, String)> {
+    let browser = Browser::new(&s.down);
+    let mut request = app_request(s).await;
+    request.url.push_str(extra);
+    let (_, button) = upstream_button(s, &browser, &request).await;
+    let response = browser.client.get(&button).send().await.unwrap();
+    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    location.query_pairs().into_owned().collect()
+}
+
+fn value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn prompt_login_and_max_age_are_passed_upstream() {
+    let s = setup(|_| {}).await;
+    s.add_generic().await;
+    let plain = upstream_query(&s, "").await;
+    assert_eq!(
+        (value(&plain, "prompt"), value(&plain, "max_age")),
+        (None, None)
+    );
+    let recent = upstream_query(&s, "&max_age=600").await;
+    assert_eq!(value(&recent, "max_age"), Some("600"));
+    let again = upstream_query(&s, "&prompt=login").await;
+    assert_eq!(value(&again, "prompt"), Some("login"));
+
+    // Google takes no prompt=login: the preset asks for a fresh login with max_age=0.
+    let s = setup(|_| {}).await;
+    add_upstream(&s.down, google(&s, None)).await;
+    let again = upstream_query(&s, "&prompt=login").await;
+    assert_eq!(
+        (value(&again, "prompt"), value(&again, "max_age")),
+        (Some("select_account"), Some("0"))
+    );
+    let recent = upstream_query(&s, "&max_age=600").await;
+    assert_eq!(value(&recent, "max_age"), Some("600"));
+}
