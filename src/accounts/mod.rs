@@ -1,5 +1,6 @@
 //! People: passwords, the browser session, the login and consent pages.
 pub mod consent;
+pub mod hash_threads;
 pub mod login;
 pub mod password;
 pub mod session;

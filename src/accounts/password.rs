@@ -1,12 +1,11 @@
 //! Password hashing with argon2id (OWASP parameters), bounded and off the async runtime.
-use std::sync::{Arc, OnceLock};
-
 use std::cell::RefCell;
+use std::sync::OnceLock;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher, Version};
-use tokio::sync::Semaphore;
 
+use super::hash_threads::{HashError, HashThreads};
 use crate::secrets::Secret;
 
 /// OWASP Password Storage Cheat Sheet: argon2id, m = 19 MiB, t = 2, p = 1.
@@ -27,90 +26,45 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Runs argon2 on a few dedicated threads (one per core by default), at most that many at a
-/// time, so a login flood queues here instead of starving the async runtime. Dedicated
-/// threads also bound memory: each keeps one 19 MiB argon2 work area for every verification
-/// it runs (see [`verify_blocking`]), so hashing memory is threads × 19 MiB from the first
-/// login on, instead of a fresh allocation (and 4,864 page faults) per login, which under a
-/// flood left freed blocks waiting for the allocator's delayed purge (peak 91 → 65 MB).
-/// Freeing the areas when idle was tried: mimalloc returns freed memory to the system only
-/// on a later allocation, so an idle server kept it anyway.
+/// Password hashing on [`HashThreads`] (one per core by default). Each thread computes in
+/// one kept 19 MiB argon2 work area (see [`verify_blocking`]), so a login flood costs
+/// threads × 19 MiB instead of a fresh allocation and 4,864 page faults per login, which
+/// left freed blocks waiting for the allocator's delayed purge (flood peak 91 → 68 MB); the
+/// areas go when the threads go idle.
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
-    jobs: std::sync::mpsc::SyncSender<Job>,
+    threads: HashThreads,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+/// How long a hashing thread waits for work before giving its work area back (and as long
+/// again before it exits).
+const IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Passwords {
     pub fn new(concurrency: Option<usize>) -> Self {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let workers = concurrency.unwrap_or(cores).max(1);
-        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(workers);
-        let queue = Arc::new(std::sync::Mutex::new(queue));
-        for i in 0..workers {
-            let queue = queue.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("argon2-{i}"))
-                .spawn(move || loop {
-                    let job = match queue.lock() {
-                        Ok(receiver) => receiver.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start a password-hashing thread");
-            }
-        }
         Passwords {
-            permits: Arc::new(Semaphore::new(workers)),
-            jobs,
+            threads: HashThreads::new(concurrency.unwrap_or(cores), IDLE, release_work_area),
         }
-    }
-
-    /// Runs `work` on a hashing thread, waiting for a free one.
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| HashError(e.to_string()))?;
-        let (done, result) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = done.send(work());
-        });
-        self.jobs.send(job).map_err(|e| HashError(e.to_string()))?;
-        result.await.map_err(|e| HashError(e.to_string()))
     }
 
     pub async fn hash(&self, password: Secret) -> Result<String, HashError> {
-        self.run(move || hash_blocking(&password)).await?
+        self.threads.run(move || hash_blocking(&password)).await?
     }
 
     /// True only if `hash` is present and matches. With no hash (unknown user, federated-only
     /// account), a dummy hash is checked so the time taken is the same.
     pub async fn verify(&self, hash: Option<String>, password: Secret) -> bool {
-        self.run(move || {
-            let known = hash.is_some();
-            let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
-            verify_blocking(password.expose().as_bytes(), &hash) && known
-        })
-        .await
-        .unwrap_or(false)
+        self.threads
+            .run(move || {
+                let known = hash.is_some();
+                let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
+                verify_blocking(password.expose().as_bytes(), &hash) && known
+            })
+            .await
+            .unwrap_or(false)
     }
 }
 
@@ -125,6 +79,11 @@ pub fn hash_blocking(password: &Secret) -> Result<String, HashError> {
 thread_local! {
     /// This thread's argon2 work area, kept between verifications.
     static WORK_AREA: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Frees this thread's work area; true if it had one.
+fn release_work_area() -> bool {
+    WORK_AREA.with(|area| !std::mem::take(&mut *area.borrow_mut()).is_empty())
 }
 
 /// Verifies `password` against a PHC-format argon2 hash — the algorithm, version, parameters
