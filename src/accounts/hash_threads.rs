@@ -109,7 +109,7 @@ fn work_loop(inner: &Inner) {
             Err(_) => return,
         };
         match next {
-            Ok(job) => job(),
+            Ok(job) => run_job(job),
             Err(RecvTimeoutError::Timeout) if (inner.release)() => {}
             Err(RecvTimeoutError::Timeout) => {
                 if retire(inner) {
@@ -118,6 +118,14 @@ fn work_loop(inner: &Inner) {
             }
             Err(RecvTimeoutError::Disconnected) => return,
         }
+    }
+}
+
+/// A panicking job fails only its own request (its caller sees the dropped reply); the
+/// thread, and the count of live threads, carry on.
+fn run_job(job: Job) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+        tracing::error!("a password-hashing job panicked");
     }
 }
 
@@ -132,7 +140,7 @@ fn retire(inner: &Inner) -> bool {
     match last_look {
         Ok(job) => {
             inner.live.fetch_add(1, SeqCst);
-            job();
+            run_job(job);
             false
         }
         Err(_) => true,
@@ -159,5 +167,13 @@ mod tests {
         assert_eq!(threads.live(), 0, "idle threads leave");
         assert_eq!(threads.run(|| "again").await.expect("ran"), "again");
         assert_eq!(threads.live(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_alone() {
+        let threads = HashThreads::new(1, Duration::from_secs(10), nothing_held);
+        assert!(threads.run(|| panic!("boom")).await.is_err());
+        let next = tokio::time::timeout(Duration::from_secs(2), threads.run(|| 7)).await;
+        assert_eq!(next.expect("no hang").expect("ran"), 7);
     }
 }
