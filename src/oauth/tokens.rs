@@ -1,5 +1,5 @@
-//! Minting the tokens the server hands out: RFC 9068 JWT access tokens, OIDC ID tokens, and
-//! opaque refresh tokens.
+//! Minting the tokens the server hands out: RFC 9068 JWT access tokens and OIDC ID tokens
+//! (refresh tokens: `oauth::refresh_tokens`).
 use serde_json::{json, Map, Value};
 
 use super::params::Scopes;
