@@ -57,16 +57,13 @@ pub async fn handle(
         idle,
     )
     .await?;
-    let (family, generation) = match rotated {
-        Some(family) => {
-            let generation = family.generation;
-            (family, generation)
-        }
+    let family = match rotated {
+        Some(family) => family,
         None => not_rotated(state, client, &presented, now).await?,
     };
     // The refresh token keeps the full granted scope; only the access token is narrowed.
     let scope = narrowed.unwrap_or_else(|| Scopes::from_stored(&family.scope));
-    let refresh_token = refresh_tokens::encode(&state.keys, &family.id, generation);
+    let refresh_token = refresh_tokens::encode(&state.keys, &family.id, family.generation);
     respond(state, client, &family, scope, aud, refresh_token, now)
 }
 
@@ -79,7 +76,7 @@ async fn not_rotated(
     client: &Client,
     presented: &RefreshTokenRef,
     now: i64,
-) -> OAuthResult<(Family, i64)> {
+) -> OAuthResult<Family> {
     let family = families::find_family(&state.db, &presented.family_id)
         .await?
         .filter(|f| f.client_id == client.client_id)
@@ -100,8 +97,7 @@ async fn not_rotated(
         return Err(invalid());
     }
     if within_grace(state, &family, presented.generation, now) {
-        let generation = family.generation;
-        return Ok((family, generation));
+        return Ok(family);
     }
     tracing::warn!(
         target: "security",
