@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use tessera::storage::clients::AuthMethod;
 
 use crate::helpers::*;
-use crate::tokens::{code_flow_tokens, introspect, refresh};
+use crate::tokens::{code_flow_tokens, introspect};
 
 fn cc_spec(method: AuthMethod) -> tessera::cli::ClientSpec {
     let mut s = spec("Machine");
@@ -261,13 +261,7 @@ async fn introspection_and_revocation() {
         introspect(&app, &client, access).await,
         json!({"active": false})
     );
-    let userinfo = http()
-        .get(app.url("/userinfo"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.userinfo_status(access).await, StatusCode::UNAUTHORIZED);
     let response = app
         .post_basic("/revoke", &client, &[("token", "unknown-token")])
         .await;

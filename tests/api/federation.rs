@@ -153,6 +153,17 @@ async fn upstream_button(s: &Setup, browser: &Browser, request: &AppRequest) -> 
     (html, s.down.url(&href))
 }
 
+/// A generic upstream with bob on it, and a browser on our login page for a fresh app request:
+/// the browser, the request and the URL of the upstream's button.
+async fn bob_at_the_upstream_button(s: &Setup) -> (Browser, AppRequest, String) {
+    s.add_generic().await;
+    s.up.add_user("bob").await;
+    let browser = Browser::new(&s.down);
+    let request = app_request(s).await;
+    let (_, button) = upstream_button(s, &browser, &request).await;
+    (browser, request, button)
+}
+
 /// App → our login page → upstream button → upstream login and consent → our callback →
 /// our consent → back to the app.
 async fn federated_login(s: &Setup, browser: &Browser, username: &str) -> (AppRequest, Outcome) {

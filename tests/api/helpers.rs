@@ -6,7 +6,9 @@ use clap::Parser;
 use openidconnect::core::{CoreClient, CoreProviderMetadata};
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, RedirectUrl};
 use reqwest::redirect::Policy;
+use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
+use serde_json::Value;
 use tessera::cli::{register_client, ClientSpec};
 use tessera::clock::{Clock, FixedClock, SystemClock};
 use tessera::config::{Settings, SigningAlg};
@@ -221,6 +223,17 @@ impl TestApp {
         .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap())
     }
 
+    /// The status of `GET /userinfo` with `access_token` as the bearer token.
+    pub async fn userinfo_status(&self, access_token: &str) -> StatusCode {
+        http()
+            .get(self.url("/userinfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
     /// POSTs a form to one of our endpoints with HTTP Basic client authentication.
     pub async fn post_basic(
         &self,
@@ -301,63 +314,13 @@ impl Browser {
     /// Opens `url` and follows redirects within our server; on the login page submits
     /// `login` (if given) and on the consent page answers `decision`.
     pub async fn journey(&self, url: &str, login: Option<(&str, &str)>, decision: &str) -> Outcome {
-        let mut response = self.client.get(url).send().await.unwrap();
-        let mut logged_in = false;
-        for _ in 0..10 {
-            let status = response.status().as_u16();
-            if let Some(location) = response.headers().get("location") {
-                let location = location.to_str().unwrap().to_string();
-                let absolute = if location.starts_with('/') {
-                    format!("{}{location}", self.base)
-                } else {
-                    location
-                };
-                if !absolute.starts_with(&self.base) {
-                    return Outcome::Redirected(url::Url::parse(&absolute).unwrap());
-                }
-                response = self.client.get(&absolute).send().await.unwrap();
-                continue;
-            }
-            let page_url = response.url().clone();
-            let html = response.text().await.unwrap();
-            if status != 200 {
-                return Outcome::Page(status, html);
-            }
-            let csrf = hidden_input(&html, "csrf_token");
-            let request_id = hidden_input(&html, "request_id");
-            match (page_url.path(), csrf, request_id, login) {
-                ("/login", Some(csrf), Some(request_id), Some((user, password))) if !logged_in => {
-                    logged_in = true;
-                    response = self
-                        .client
-                        .post(format!("{}/login", self.base))
-                        .form(&[
-                            ("csrf_token", csrf.as_str()),
-                            ("request_id", &request_id),
-                            ("username", user),
-                            ("password", password),
-                        ])
-                        .send()
-                        .await
-                        .unwrap();
-                }
-                ("/consent", Some(csrf), Some(request_id), _) if !decision.is_empty() => {
-                    response = self
-                        .client
-                        .post(format!("{}/consent", self.base))
-                        .form(&[
-                            ("csrf_token", csrf.as_str()),
-                            ("request_id", &request_id),
-                            ("decision", decision),
-                        ])
-                        .send()
-                        .await
-                        .unwrap();
-                }
-                _ => return Outcome::Page(status, html),
-            }
-        }
-        panic!("too many redirects");
+        let login = login.map(|(username, password)| LoginAt {
+            origin: &self.base,
+            username,
+            password,
+        });
+        self.journey_across(url, &[&self.base], login, decision)
+            .await
     }
 }
 
@@ -448,4 +411,20 @@ impl Browser {
         }
         panic!("too many redirects");
     }
+}
+
+/// `grant_type=refresh_token` as `client` (Basic), optionally narrowing the scope: the status
+/// and the JSON body.
+pub async fn refresh(
+    app: &TestApp,
+    client: &Registered,
+    token: &str,
+    scope: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
+    let response = app.post_basic("/token", client, &form).await;
+    (response.status(), response.json().await.unwrap())
 }

@@ -156,23 +156,11 @@ async fn cli_users_can_log_in_and_disabling_them_works_at_once() {
     let response = app.redeem_code(&client, &outcome.code()).await;
     let tokens: Value = response.json().await.unwrap();
     let access = tokens["access_token"].as_str().unwrap();
-    let userinfo = http()
-        .get(app.url("/userinfo"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(userinfo.status(), StatusCode::OK);
+    assert_eq!(app.userinfo_status(access).await, StatusCode::OK);
 
     let (ok, _, err) = cli(&app, &["user", "disable", "--username", "bob"], None);
     assert!(ok, "{err}");
-    let userinfo = http()
-        .get(app.url("/userinfo"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.userinfo_status(access).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -212,29 +200,16 @@ async fn two_instances_on_one_database_behave_as_one_server() {
     assert_eq!(response.status(), StatusCode::OK);
     let tokens: Value = response.json().await.unwrap();
     let r1 = tokens["refresh_token"].as_str().unwrap();
-    let userinfo = http()
-        .get(a.url("/userinfo"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(userinfo.status(), StatusCode::OK);
-    let response = a
-        .post_basic(
-            "/token",
-            &client,
-            &[("grant_type", "refresh_token"), ("refresh_token", r1)],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let response = b
-        .post_basic(
-            "/token",
-            &client,
-            &[("grant_type", "refresh_token"), ("refresh_token", r1)],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        a.userinfo_status(tokens["access_token"].as_str().unwrap())
+            .await,
+        StatusCode::OK
+    );
+    assert_eq!(refresh(&a, &client, r1, None).await.0, StatusCode::OK);
+    assert_eq!(
+        refresh(&b, &client, r1, None).await.0,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[tokio::test]

@@ -16,20 +16,6 @@ pub(crate) async fn code_flow_tokens(app: &TestApp, client: &Registered, scope: 
     response.json().await.unwrap()
 }
 
-pub(crate) async fn refresh(
-    app: &TestApp,
-    client: &Registered,
-    token: &str,
-    scope: Option<&str>,
-) -> (StatusCode, Value) {
-    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
-    if let Some(scope) = scope {
-        form.push(("scope", scope));
-    }
-    let response = app.post_basic("/token", client, &form).await;
-    (response.status(), response.json().await.unwrap())
-}
-
 pub(crate) async fn introspect(app: &TestApp, caller: &Registered, token: &str) -> Value {
     let response = app
         .post_basic("/introspect", caller, &[("token", token)])
@@ -75,13 +61,10 @@ async fn refresh_rotates_and_a_replay_revokes_the_whole_family() {
         introspect(&app, &client, &newest_access).await,
         json!({"active": false})
     );
-    let userinfo = http()
-        .get(app.url("/userinfo"))
-        .bearer_auth(&newest_access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.userinfo_status(&newest_access).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -196,13 +179,11 @@ async fn disabled_user_loses_refresh_and_userinfo() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let userinfo = http()
-        .get(app.url("/userinfo"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.userinfo_status(tokens["access_token"].as_str().unwrap())
+            .await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]

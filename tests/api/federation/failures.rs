@@ -5,12 +5,7 @@ use super::*;
 #[tokio::test]
 async fn denying_at_the_upstream_sends_access_denied_to_the_app() {
     let s = setup(|_| {}).await;
-    s.add_generic().await;
-    s.up.add_user("bob").await;
-
-    let browser = Browser::new(&s.down);
-    let request = app_request(&s).await;
-    let (_, button) = upstream_button(&s, &browser, &request).await;
+    let (browser, request, button) = bob_at_the_upstream_button(&s).await;
     let outcome = browser
         .journey_across(&button, &s.origins(), s.login_at("bob"), "deny")
         .await;
@@ -30,11 +25,7 @@ async fn denying_at_the_upstream_sends_access_denied_to_the_app() {
 #[tokio::test]
 async fn a_bad_missing_or_replayed_state_is_refused() {
     let s = setup(|_| {}).await;
-    s.add_generic().await;
-    s.up.add_user("bob").await;
-    let browser = Browser::new(&s.down);
-    let request = app_request(&s).await;
-    let (_, button) = upstream_button(&s, &browser, &request).await;
+    let (browser, _, button) = bob_at_the_upstream_button(&s).await;
 
     // Stop when the upstream sends the browser back to our callback.
     let outcome = browser
@@ -80,11 +71,7 @@ async fn a_bad_missing_or_replayed_state_is_refused() {
 #[tokio::test]
 async fn a_nonce_mismatch_is_refused() {
     let s = setup(|_| {}).await;
-    s.add_generic().await;
-    s.up.add_user("bob").await;
-    let browser = Browser::new(&s.down);
-    let request = app_request(&s).await;
-    let (_, button) = upstream_button(&s, &browser, &request).await;
+    let (browser, _, button) = bob_at_the_upstream_button(&s).await;
 
     // An attacker swaps the nonce on the way to the upstream: the ID token carries theirs.
     let response = browser.client.get(&button).send().await.unwrap();
