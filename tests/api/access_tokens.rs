@@ -166,14 +166,7 @@ async fn jwt_access_token_verifies_with_an_independent_jose_library() {
     let body: Value = response.json().await.unwrap();
     let token = body["access_token"].as_str().unwrap();
 
-    let jwks: jsonwebtoken::jwk::JwkSet = http()
-        .get(app.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = get_json(app.url("/jwks")).await;
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);

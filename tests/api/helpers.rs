@@ -413,6 +413,11 @@ impl Browser {
     }
 }
 
+/// GETs `url` and parses the JSON body.
+pub async fn get_json<T: serde::de::DeserializeOwned>(url: impl reqwest::IntoUrl) -> T {
+    http().get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// `grant_type=refresh_token` as `client` (Basic), optionally narrowing the scope: the status
 /// and the JSON body.
 pub async fn refresh(

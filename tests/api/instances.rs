@@ -273,14 +273,7 @@ async fn keys_are_private_files_and_discovery_advertises_what_exists() {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{file}");
     }
-    let jwks: Value = http()
-        .get(app.url("/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = get_json(app.url("/jwks")).await;
     let algs: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -296,22 +289,8 @@ async fn keys_are_private_files_and_discovery_advertises_what_exists() {
             "RFC 7638 SHA-256 thumbprint"
         );
     }
-    let oidc: Value = http()
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let oauth: Value = http()
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let oidc: Value = get_json(app.url("/.well-known/openid-configuration")).await;
+    let oauth: Value = get_json(app.url("/.well-known/oauth-authorization-server")).await;
     assert_eq!(oidc["issuer"], app.base.as_str());
     assert_eq!(oauth["issuer"], app.base.as_str());
     assert_eq!(

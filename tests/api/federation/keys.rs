@@ -21,14 +21,7 @@ async fn spawn_discovery_front(
         );
         async move {
             hits.fetch_add(1, Ordering::SeqCst);
-            let mut doc: serde_json::Value = http()
-                .get(&real_document)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let mut doc: serde_json::Value = get_json(&real_document).await;
             for (key, path) in [
                 ("authorization_endpoint", "/authorize"),
                 ("token_endpoint", "/token"),
