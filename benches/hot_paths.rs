@@ -7,11 +7,11 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{Map, Value};
-use tessera::config::SigningAlg;
 use tessera::jose::jwt;
 use tessera::jose::keys::Keys;
 use tessera::oauth::params::CodeVerifier;
 use tessera::secrets::{client_secret_hash, constant_time_eq, random_token, Secret};
+use tessera::types::SigningAlg;
 
 /// The claims of an RFC 9068 access token as `oauth::tokens::access_token` builds them, with
 /// a fresh `jti` each time, as in the server.

@@ -8,10 +8,11 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Settings, SigningAlg};
+use crate::config::Settings;
 use crate::secrets::{client_secret_hash, random_token, Secret};
-use crate::storage::clients::{AuthMethod, Client};
+use crate::storage::clients::Client;
 use crate::storage::{self, users};
+use crate::types::{AuthMethod, SigningAlg};
 
 #[derive(Parser)]
 #[command(
@@ -494,7 +495,8 @@ fn new_client(spec: ClientSpec) -> anyhow::Result<Client> {
         jwks,
         client_id,
     } = spec;
-    use crate::oauth::params::{validate_redirect_uri, Scopes};
+    use crate::oauth::params::validate_redirect_uri;
+    use crate::types::Scopes;
     let grant_types = if grant_types.is_empty() {
         vec![
             "authorization_code".to_string(),
@@ -533,8 +535,7 @@ fn new_client(spec: ClientSpec) -> anyhow::Result<Client> {
     } else {
         scopes.join(" ")
     };
-    let scopes =
-        Scopes::parse(&scopes).map_err(|e| anyhow::anyhow!("invalid scope: {}", e.description))?;
+    let scopes = Scopes::parse(&scopes).map_err(|e| anyhow::anyhow!("invalid scope: {e}"))?;
     let jwks = match (auth_method, jwks) {
         (AuthMethod::PrivateKeyJwt, Some(jwks)) => {
             let text = if jwks.trim_start().starts_with('{') {

@@ -4,33 +4,7 @@ use std::net::SocketAddr;
 use clap::{Args, ValueEnum};
 use url::Url;
 
-/// Signing algorithms Tessera issues and accepts. `none` is deliberately absent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-pub enum SigningAlg {
-    #[value(name = "ES256")]
-    #[serde(rename = "ES256")]
-    Es256,
-    #[value(name = "RS256")]
-    #[serde(rename = "RS256")]
-    Rs256,
-}
-
-impl SigningAlg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SigningAlg::Es256 => "ES256",
-            SigningAlg::Rs256 => "RS256",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "ES256" => Some(SigningAlg::Es256),
-            "RS256" => Some(SigningAlg::Rs256),
-            _ => None,
-        }
-    }
-}
+use crate::types::SigningAlg;
 
 /// What happens on the first login through an upstream provider for an unknown identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -12,4 +12,5 @@ pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod types;
 pub mod views;

@@ -51,6 +51,8 @@ fn spawn_housekeeping(state: AppState) {
                     .await
                     .map(|_| ()),
                 storage::families::purge_expired(&state.db, now).await,
+                storage::revocations::purge_expired(&state.db, now).await,
+                storage::assertions::purge_expired(&state.db, now).await,
             ];
             for result in results {
                 if let Err(e) = result {

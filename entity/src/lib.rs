@@ -1,5 +1,6 @@
 //! SeaORM entities for Tessera's storage. Only `tessera::storage` uses them.
 pub mod authorization_codes;
+pub mod change_versions;
 pub mod client_assertions;
 pub mod clients;
 pub mod consents;

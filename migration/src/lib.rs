@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_init;
 mod m20261126_000002_server_keys;
 mod m20261126_000003_refresh_generations;
+mod m20261201_000001_change_versions;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261126_000002_server_keys::Migration),
             Box::new(m20261126_000003_refresh_generations::Migration),
+            Box::new(m20261201_000001_change_versions::Migration),
         ]
     }
 }

@@ -10,9 +10,9 @@ use super::session;
 use crate::error::AppError;
 use crate::oauth::authorize;
 use crate::oauth::error::{ErrorCode, OAuthError};
-use crate::oauth::params::Scopes;
 use crate::state::AppState;
 use crate::storage::{clients, consents, users};
+use crate::types::Scopes;
 use crate::views::{error_page, page, ConsentPage, ScopeLine};
 
 fn describe(scope: &str) -> &'static str {

@@ -4,7 +4,7 @@ use josekit::jwt::{self, JwtPayload};
 use serde_json::{Map, Value};
 
 use super::keys::Keys;
-use crate::config::SigningAlg;
+use crate::types::SigningAlg;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JwtError {

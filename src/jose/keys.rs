@@ -10,8 +10,8 @@ use josekit::jws::{ES256, RS256};
 use sea_orm::DatabaseConnection;
 
 use super::ring_jws::{Es256Signer, Es256Verifier};
-use crate::config::SigningAlg;
 use crate::storage;
+use crate::types::SigningAlg;
 
 const RSA_FILE: &str = "rs256-private.pem";
 const EC_FILE: &str = "es256-private.pem";

@@ -42,7 +42,7 @@ pub async fn check(
         .get("jti")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if families::is_jti_revoked(&state.db, jti).await? {
+    if crate::storage::revocations::is_jti_revoked(&state.db, jti).await? {
         return Ok(Checked::Inactive("the access token has been revoked"));
     }
     if let Some(family) = claims.get(FAMILY_CLAIM).and_then(Value::as_str) {

@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::error::{error_redirect_url, ErrorCode, OAuthError, OAuthResult};
-use super::params::{is_form, CodeChallenge, Params, Scopes};
+use super::params::{is_form, CodeChallenge, Params};
 use crate::accounts::session;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::storage::clients::{AuthMethod, Client};
+use crate::storage::clients::Client;
 use crate::storage::{codes, users};
+use crate::types::AuthMethod;
+use crate::types::Scopes;
 use crate::views::error_page;
 use std::sync::Arc;
 

@@ -12,7 +12,8 @@ use super::params::Params;
 use crate::jose::client_keys;
 use crate::secrets::{client_secret_hash, constant_time_eq};
 use crate::state::AppState;
-use crate::storage::clients::{AuthMethod, Client};
+use crate::storage::clients::Client;
+use crate::types::AuthMethod;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -194,7 +195,7 @@ async fn check_assertion(
         return Err(failed());
     }
     let jti = str_claim("jti").ok_or_else(failed)?;
-    let fresh = crate::storage::families::remember_assertion(
+    let fresh = crate::storage::assertions::remember_assertion(
         &state.db,
         &format!("{client_id}\n{jti}"),
         exp + 60,

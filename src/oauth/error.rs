@@ -170,6 +170,13 @@ impl From<AppError> for OAuthError {
     }
 }
 
+/// RFC 6749 §3.3: a scope value outside the allowed characters.
+impl From<crate::types::MalformedScope> for OAuthError {
+    fn from(_: crate::types::MalformedScope) -> Self {
+        OAuthError::invalid_scope("malformed scope value")
+    }
+}
+
 impl From<sea_orm::DbErr> for OAuthError {
     fn from(error: sea_orm::DbErr) -> Self {
         OAuthError::from(AppError::from(error))

@@ -13,8 +13,8 @@ use super::params::FormParams;
 use super::refresh_tokens::{self, RefreshTokenRef};
 use super::token::no_store;
 use crate::state::AppState;
-use crate::storage::clients::AuthMethod;
 use crate::storage::families;
+use crate::types::AuthMethod;
 
 pub const PATH: &str = "/introspect";
 

@@ -1,6 +1,6 @@
 //! Parsing of protocol parameters: strict `application/x-www-form-urlencoded` (no duplicates,
 //! valid UTF-8, bounded sizes) and newtypes that can only hold valid values.
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use axum::extract::FromRequest;
 use axum::http::{header, Request};
@@ -107,68 +107,6 @@ pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
         .unwrap_or(false)
-}
-
-/// A set of scope tokens (RFC 6749 §3.3).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Scopes(pub BTreeSet<String>);
-
-impl Scopes {
-    pub fn parse(value: &str) -> OAuthResult<Scopes> {
-        let mut set = BTreeSet::new();
-        for token in value.split(' ').filter(|t| !t.is_empty()) {
-            let valid = token
-                .bytes()
-                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
-            if !valid || token.len() > 256 {
-                return Err(OAuthError::invalid_scope("malformed scope value"));
-            }
-            set.insert(token.to_string());
-        }
-        Ok(Scopes(set))
-    }
-
-    /// From a stored, space-separated value (already validated when written).
-    pub fn from_stored(value: &str) -> Scopes {
-        Scopes(
-            value
-                .split(' ')
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect(),
-        )
-    }
-
-    pub fn contains(&self, scope: &str) -> bool {
-        self.0.contains(scope)
-    }
-
-    pub fn is_subset(&self, other: &Scopes) -> bool {
-        self.0.is_subset(&other.0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-
-    pub fn without(&self, scope: &str) -> Scopes {
-        Scopes(self.0.iter().filter(|s| *s != scope).cloned().collect())
-    }
-
-    pub fn union(&self, other: &Scopes) -> Scopes {
-        Scopes(self.0.union(&other.0).cloned().collect())
-    }
-}
-
-impl std::fmt::Display for Scopes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let joined: Vec<&str> = self.iter().collect();
-        f.write_str(&joined.join(" "))
-    }
 }
 
 /// RFC 7636 §4.1/4.2 charset and length: 43–128 unreserved characters.

@@ -48,7 +48,7 @@ pub async fn handler(
         let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(now);
         if let (true, Some(jti)) = (owner, jti) {
             if exp > now {
-                families::revoke_jti(&state.db, jti, exp).await?;
+                crate::storage::revocations::revoke_jti(&state.db, jti, exp).await?;
             }
         }
     }

@@ -2,11 +2,11 @@
 //! (refresh tokens: `oauth::refresh_tokens`).
 use serde_json::{json, Map, Value};
 
-use super::params::Scopes;
-use crate::config::SigningAlg;
 use crate::jose::jwt::{self, JwtError};
 use crate::state::AppState;
 use crate::storage::users::User;
+use crate::types::Scopes;
+use crate::types::SigningAlg;
 
 /// Who and what an access token is for.
 pub struct AccessGrant<'a> {

@@ -91,7 +91,7 @@ async fn claims(
         Checked::Active(claims) => claims,
         Checked::Inactive(reason) => return Err(OAuthError::invalid_token(reason)),
     };
-    let scope = super::params::Scopes::from_stored(
+    let scope = crate::types::Scopes::from_stored(
         claims
             .get("scope")
             .and_then(Value::as_str)

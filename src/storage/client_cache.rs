@@ -1,17 +1,16 @@
 //! Clients cached in memory, so the token endpoint needs no database read to authenticate a
-//! client. Every change to a client (CLI or server) writes a new random `clients-version`
-//! in the database; each instance polls it every `POLL` and drops its whole cache when it
-//! changes, and the CLI waits `VISIBLE_AFTER` before returning. So once a CLI command that
+//! client. Every change to a client (CLI or server) writes a new random version of
+//! `versions::CLIENTS` in the database; each instance polls it every `POLL` and drops its whole
+//! cache when it changes, and the CLI waits `VISIBLE_AFTER` before returning. So once a CLI command that
 //! changed a client has returned, every running instance sees the change.
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::{DatabaseConnection, DbErr};
 
 use super::clients::{self, Client};
 
-pub const VERSION_KEY: &str = "clients-version";
 pub const POLL: Duration = Duration::from_millis(100);
 /// How long a writer waits so that every instance has polled the new version.
 pub const VISIBLE_AFTER: Duration = Duration::from_millis(250);
@@ -34,7 +33,7 @@ impl ClientCache {
             loop {
                 interval.tick().await;
                 let Some(cache) = weak.upgrade() else { return };
-                match super::server_keys::get(&db, VERSION_KEY).await {
+                match super::versions::get(&db, super::versions::CLIENTS).await {
                     Ok(version) if version == seen => {}
                     Ok(version) => {
                         cache.clear();
@@ -84,9 +83,4 @@ impl ClientCache {
         }
         Ok(Some(client))
     }
-}
-
-/// Records that clients changed: every instance drops its cache within `POLL`.
-pub async fn bump_version(db: &impl ConnectionTrait, now: i64) -> Result<(), DbErr> {
-    super::server_keys::set(db, VERSION_KEY, &crate::secrets::random_token(12), now).await
 }

@@ -5,41 +5,7 @@ use sea_orm::{
 };
 
 use super::{join, split};
-use crate::config::SigningAlg;
-use crate::oauth::params::Scopes;
-
-/// How a client authenticates at the token, introspection and revocation endpoints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    #[value(name = "client_secret_basic")]
-    ClientSecretBasic,
-    #[value(name = "client_secret_post")]
-    ClientSecretPost,
-    #[value(name = "private_key_jwt")]
-    PrivateKeyJwt,
-    #[value(name = "none")]
-    None,
-}
-
-impl AuthMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-            AuthMethod::ClientSecretPost => "client_secret_post",
-            AuthMethod::PrivateKeyJwt => "private_key_jwt",
-            AuthMethod::None => "none",
-        }
-    }
-    fn parse(value: &str) -> AuthMethod {
-        match value {
-            "client_secret_post" => AuthMethod::ClientSecretPost,
-            "private_key_jwt" => AuthMethod::PrivateKeyJwt,
-            "none" => AuthMethod::None,
-            _ => AuthMethod::ClientSecretBasic,
-        }
-    }
-}
+use crate::types::{AuthMethod, Scopes, SigningAlg};
 
 /// A client as the protocol code sees it.
 #[derive(Clone, Debug)]
@@ -65,7 +31,8 @@ impl Client {
 impl From<clients::Model> for Client {
     fn from(m: clients::Model) -> Self {
         Client {
-            auth_method: AuthMethod::parse(&m.token_endpoint_auth_method),
+            auth_method: AuthMethod::parse(&m.token_endpoint_auth_method)
+                .unwrap_or(AuthMethod::ClientSecretBasic),
             id_token_alg: SigningAlg::parse(&m.id_token_signed_response_alg)
                 .unwrap_or(SigningAlg::Rs256),
             scopes: Scopes::from_stored(&m.scopes),
@@ -126,7 +93,7 @@ pub async fn remove(db: &impl ConnectionTrait, client_id: &str, now: i64) -> Res
         .exec(db)
         .await?;
     super::families::revoke_for_client(db, client_id, now).await?;
-    super::client_cache::bump_version(db, now).await?;
+    super::versions::bump(db, super::versions::CLIENTS, now).await?;
     Ok(deleted.rows_affected == 1)
 }
 
@@ -144,6 +111,6 @@ pub async fn set_secret_hash(
         .filter(Column::Public.eq(false))
         .exec(db)
         .await?;
-    super::client_cache::bump_version(db, now).await?;
+    super::versions::bump(db, super::versions::CLIENTS, now).await?;
     Ok(result.rows_affected == 1)
 }

@@ -3,7 +3,7 @@ use entity::consents::{ActiveModel, Column, Entity};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
-use crate::oauth::params::Scopes;
+use crate::types::Scopes;
 
 pub async fn find(
     db: &impl ConnectionTrait,

@@ -1,7 +1,7 @@
 //! Token families (one per authorization) with the generation of their rotating refresh
 //! token; revoked access-token identifiers.
-use entity::{revoked_tokens, token_families, users};
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use entity::{token_families, users};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 pub type Family = token_families::Model;
@@ -133,34 +133,6 @@ pub async fn rotate(
     Ok(updated.pop())
 }
 
-/// Records a revoked JWT access token until its expiry.
-pub async fn revoke_jti(
-    db: &impl ConnectionTrait,
-    jti: &str,
-    expires_at: i64,
-) -> Result<(), DbErr> {
-    let model = revoked_tokens::ActiveModel {
-        jti: Set(jti.to_string()),
-        expires_at: Set(expires_at),
-    };
-    revoked_tokens::Entity::insert(model)
-        .on_conflict(
-            OnConflict::column(revoked_tokens::Column::Jti)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await
-        .map(|_| ())
-}
-
-pub async fn is_jti_revoked(db: &impl ConnectionTrait, jti: &str) -> Result<bool, DbErr> {
-    Ok(revoked_tokens::Entity::find_by_id(jti.to_string())
-        .one(db)
-        .await?
-        .is_some())
-}
-
 /// Whether an access token's family (if it has one) is still live.
 pub async fn is_family_live(db: &impl ConnectionTrait, family_id: &str) -> Result<bool, DbErr> {
     Ok(find_family(db, family_id)
@@ -171,41 +143,11 @@ pub async fn is_family_live(db: &impl ConnectionTrait, family_id: &str) -> Resul
 
 /// Deletes rows no token check can need any more.
 pub async fn purge_expired(db: &impl ConnectionTrait, now: i64) -> Result<(), DbErr> {
-    revoked_tokens::Entity::delete_many()
-        .filter(revoked_tokens::Column::ExpiresAt.lt(now))
-        .exec(db)
-        .await?;
     // Access tokens outlive their family's refresh token by at most their lifetime, far
     // less than a day; after that the family answers no check.
     token_families::Entity::delete_many()
         .filter(token_families::Column::ExpiresAt.lt(now - 86_400))
         .exec(db)
         .await?;
-    entity::client_assertions::Entity::delete_many()
-        .filter(entity::client_assertions::Column::ExpiresAt.lt(now))
-        .exec(db)
-        .await?;
     Ok(())
-}
-
-/// Records a client assertion's `jti`; false if it was seen before (a replay).
-pub async fn remember_assertion(
-    db: &impl ConnectionTrait,
-    id: &str,
-    expires_at: i64,
-) -> Result<bool, DbErr> {
-    use entity::client_assertions;
-    let model = client_assertions::ActiveModel {
-        id: Set(id.to_string()),
-        expires_at: Set(expires_at),
-    };
-    let result = client_assertions::Entity::insert(model)
-        .on_conflict(
-            OnConflict::column(client_assertions::Column::Id)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(result == 1)
 }

@@ -1,15 +1,18 @@
 //! Storage over SeaORM, one module per aggregate; the only users of `entity::`. Rules that
 //! must hold across instances (single-use codes, refresh rotation) are enforced here by
 //! conditional updates: the database picks the one winner.
+pub mod assertions;
 pub mod client_cache;
 pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod families;
+pub mod revocations;
 pub mod server_keys;
 pub mod sessions;
 pub mod upstreams;
 pub mod users;
+pub mod versions;
 
 use std::time::Duration;
 

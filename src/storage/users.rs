@@ -6,7 +6,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, RelationDef,
 };
 
-use crate::oauth::params::Scopes;
+use crate::types::Scopes;
 
 pub type User = users::Model;
 

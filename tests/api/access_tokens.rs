@@ -4,7 +4,7 @@
 use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tessera::storage::clients::AuthMethod;
+use tessera::types::AuthMethod;
 
 use crate::helpers::*;
 use crate::tokens::{code_flow_tokens, introspect};

@@ -6,7 +6,7 @@ use openidconnect::{
     Scope, TokenResponse as _,
 };
 use reqwest::StatusCode;
-use tessera::config::SigningAlg;
+use tessera::types::SigningAlg;
 
 use crate::helpers::*;
 

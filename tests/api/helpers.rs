@@ -11,10 +11,10 @@ use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use tessera::cli::{register_client, ClientSpec};
 use tessera::clock::{Clock, FixedClock, SystemClock};
-use tessera::config::{Settings, SigningAlg};
+use tessera::config::Settings;
 use tessera::state::AppState;
-use tessera::storage::clients::AuthMethod;
 use tessera::storage::users;
+use tessera::types::{AuthMethod, SigningAlg};
 
 /// The relying-party client as discovery configures it.
 pub type RpClient = CoreClient<

@@ -1,13 +1,14 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5, OIDC Core §3.1.3).
 use super::audience;
 use crate::oauth::error::{OAuthError, OAuthResult};
-use crate::oauth::params::{CodeVerifier, Params, Scopes};
+use crate::oauth::params::{CodeVerifier, Params};
 use crate::oauth::refresh_tokens;
 use crate::oauth::tokens::{self, AccessGrant, IdTokenInput, TokenResponse};
 use crate::secrets::token_hash;
 use crate::state::AppState;
 use crate::storage::clients::Client;
 use crate::storage::{codes, families};
+use crate::types::Scopes;
 
 pub async fn handle(
     state: &AppState,

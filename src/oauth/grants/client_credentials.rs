@@ -2,10 +2,12 @@
 //! within the client's allowed scopes, no refresh token, no ID token, no database write.
 use super::audience;
 use crate::oauth::error::{OAuthError, OAuthResult};
-use crate::oauth::params::{Params, Scopes};
+use crate::oauth::params::Params;
 use crate::oauth::tokens::{self, AccessGrant, TokenResponse};
 use crate::state::AppState;
-use crate::storage::clients::{AuthMethod, Client};
+use crate::storage::clients::Client;
+use crate::types::AuthMethod;
+use crate::types::Scopes;
 
 pub async fn handle(
     state: &AppState,

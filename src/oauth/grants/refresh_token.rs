@@ -4,12 +4,13 @@
 //! client have the current token again. The common case is one database statement.
 use super::audience;
 use crate::oauth::error::{OAuthError, OAuthResult};
-use crate::oauth::params::{Params, Scopes};
+use crate::oauth::params::Params;
 use crate::oauth::refresh_tokens::{self, RefreshTokenRef};
 use crate::oauth::tokens::{self, AccessGrant, TokenResponse};
 use crate::state::AppState;
 use crate::storage::clients::Client;
 use crate::storage::families::{self, Family};
+use crate::types::Scopes;
 
 fn invalid() -> OAuthError {
     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
