@@ -9,6 +9,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::accounts::{consent, login};
+use crate::oauth::interaction::paths;
 use crate::oauth::{authorize, discovery, introspect, params, revoke, token, userinfo};
 use crate::state::AppState;
 use crate::storage::sessions::DbSessionStore;
@@ -38,11 +39,11 @@ pub fn router(state: AppState) -> Router {
     // Pages that use the browser session.
     let browser = Router::new()
         .route(
-            authorize::PATH,
+            paths::AUTHORIZE,
             get(authorize::handler).post(authorize::handler),
         )
-        .route("/login", get(login::show).post(login::submit))
-        .route("/consent", get(consent::show).post(consent::submit))
+        .route(paths::LOGIN, get(login::show).post(login::submit))
+        .route(paths::CONSENT, get(consent::show).post(consent::submit))
         .merge(crate::federation::routes())
         .layer(sessions);
 

@@ -39,11 +39,14 @@ pub struct ConsentPage<'a> {
     pub scopes: Vec<ScopeLine>,
 }
 
+/// Every error page: what went wrong, what to do, and a way back to sign-in when there is one.
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
     pub title: &'a str,
     pub message: &'a str,
+    /// The login page of the pending request, when the user can try again.
+    pub retry: Option<String>,
 }
 
 /// Renders a page with `Cache-Control: no-store` (pages carry CSRF tokens and user data).
@@ -63,7 +66,14 @@ pub fn page(status: StatusCode, template: &impl Template) -> Response {
 /// An error page for a request we cannot safely redirect back (unknown client, unregistered
 /// redirect URI, expired login link).
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
-    page(status, &ErrorPage { title, message })
+    page(
+        status,
+        &ErrorPage {
+            title,
+            message,
+            retry: None,
+        },
+    )
 }
 
 pub const STYLESHEET: &str = include_str!("../templates/tessera.css");

@@ -5,11 +5,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
 
-use super::login::{expired, request_id};
-use super::session;
 use crate::error::AppError;
-use crate::oauth::authorize;
 use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::interaction::{self, expired, session};
 use crate::state::AppState;
 use crate::storage::{clients, consents, users};
 use crate::types::Scopes;
@@ -30,7 +28,7 @@ pub async fn show(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
-    let Some(request_id) = request_id(query) else {
+    let Some(request_id) = interaction::request_id(query) else {
         return Ok(expired());
     };
     let Some(request) = session::load_pending(&session, &request_id, state.clock.now()).await?
@@ -89,12 +87,12 @@ pub async fn submit(
             let scope = Scopes::from_stored(&request.scope);
             consents::grant(&state.db, &login.user_id, &request.client_id, &scope, now).await?;
             request.consent_done = true;
-            authorize::decide(&state, &session, request, Some(request_id)).await
+            interaction::proceed(&state, &session, request, Some(request_id)).await
         }
         Some("deny") => {
             session::remove_pending(&session, &request_id).await?;
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
-            Ok(authorize::error_to_client(&state, &request, &error))
+            Ok(interaction::fail(&state, &request, &error))
         }
         _ => Ok(error_page(
             StatusCode::BAD_REQUEST,

@@ -5,39 +5,22 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
 
-use super::session::{self, Login};
 use crate::error::AppError;
-use crate::oauth::authorize::{self, AuthRequest};
-use crate::oauth::params::Params;
+use crate::oauth::interaction::session::{self, Login};
+use crate::oauth::interaction::{self, expired, AuthRequest};
 use crate::secrets::Secret;
 use crate::state::AppState;
-use crate::storage::{clients, upstreams, users};
-use crate::views::{error_page, page, LoginPage, UpstreamButton};
-
-/// The `request_id` a login or consent page was opened with.
-pub fn request_id(query: Option<String>) -> Option<String> {
-    Params::parse(query.unwrap_or_default().as_bytes())
-        .ok()?
-        .get("request_id")
-        .map(str::to_string)
-}
+use crate::storage::{clients, users};
+use crate::views::{error_page, page, LoginPage};
 
 const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
-
-pub fn expired() -> Response {
-    error_page(
-        StatusCode::BAD_REQUEST,
-        "This sign-in link has expired",
-        "Go back to the application and start signing in again.",
-    )
-}
 
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
-    let Some(request_id) = request_id(query) else {
+    let Some(request_id) = interaction::request_id(query) else {
         return Ok(expired());
     };
     let Some(request) = session::load_pending(&session, &request_id, state.clock.now()).await?
@@ -57,7 +40,7 @@ pub async fn show(
     .await
 }
 
-pub async fn render(
+async fn render(
     state: &AppState,
     session: &Session,
     request: &AuthRequest,
@@ -71,18 +54,7 @@ pub async fn render(
         .map(|c| c.name)
         .unwrap_or_default();
     let csrf = session::csrf_token(session).await?;
-    let upstreams = upstreams::list(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| UpstreamButton {
-            href: format!("/login/upstream/{}?request_id={}", u.name, request_id),
-            label: if u.preset.as_deref() == Some("google") {
-                "Google".into()
-            } else {
-                u.name
-            },
-        })
-        .collect();
+    let upstreams = crate::federation::login_buttons(&state.db, request_id).await?;
     Ok(page(
         status,
         &LoginPage {
@@ -159,5 +131,5 @@ pub async fn submit(
     )
     .await?;
     request.login_done = true;
-    authorize::decide(&state, &session, request, Some(request_id)).await
+    interaction::proceed(&state, &session, request, Some(request_id)).await
 }

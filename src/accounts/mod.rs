@@ -1,15 +1,15 @@
-//! People: passwords, the browser session, the login and consent pages.
+//! People: passwords, the login and consent pages.
 pub mod consent;
 pub mod hash_threads;
 pub mod login;
 pub mod password;
-pub mod session;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
 
 use crate::error::AppError;
+use crate::oauth::interaction::session;
 use crate::oauth::params::{is_form, Params};
 use crate::views::error_page;
 

@@ -1,6 +1,5 @@
 //! The two browser endpoints of an upstream login. They only translate: session and query in,
 //! `provider` and `accounts` do the work, a redirect or a page out.
-use askama::Template;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -11,15 +10,14 @@ use tower_sessions::Session;
 use super::accounts::{self, Mapping, Refusal};
 use super::provider::{Callback, Reauthentication, UpstreamError};
 use super::upstream::{check_name, label, quirks};
-use crate::accounts::login::{expired, request_id};
-use crate::accounts::session::{self, Login};
 use crate::error::AppError;
-use crate::oauth::authorize;
 use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::interaction::session::{self, Login};
+use crate::oauth::interaction::{self, expired, login_url, request_id};
 use crate::oauth::params::Params;
 use crate::state::AppState;
 use crate::storage::upstreams::{self, Upstream};
-use crate::views::page;
+use crate::views::{page, ErrorPage};
 
 /// Session key of the upstream logins in flight.
 const ATTEMPTS: &str = "federation";
@@ -39,22 +37,14 @@ struct Attempt {
     created_at: i64,
 }
 
-#[derive(Template)]
-#[template(path = "federation_error.html")]
-struct ErrorPage<'a> {
-    title: &'a str,
-    message: &'a str,
-    /// The login page of the pending request, when the user can try again.
-    retry: Option<String>,
-}
-
+/// An error page with a way back to the login page of the pending request, if any.
 fn error_page(status: StatusCode, title: &str, message: &str, retry: Option<&str>) -> Response {
     page(
         status,
         &ErrorPage {
             title,
             message,
-            retry: retry.map(|id| format!("/login?request_id={id}")),
+            retry: retry.map(login_url),
         },
     )
 }
@@ -102,7 +92,7 @@ pub async fn start(
             &callback,
             now,
             Reauthentication {
-                prompt_login: request.prompt_login,
+                prompt_login: request.prompt.login,
                 max_age: request.max_age,
             },
         )
@@ -124,7 +114,7 @@ pub async fn start(
         now,
     )
     .await?;
-    Ok(authorize::redirect(&started.url))
+    Ok(interaction::redirect(&started.url))
 }
 
 /// `GET /federation/callback?code=...&state=...` (or `error=...`): the upstream's answer.
@@ -167,7 +157,7 @@ pub async fn callback(
             session::remove_pending(&session, &attempt.request_id).await?;
             let description = format!("the user denied the request at {}", label(&upstream));
             let error = OAuthError::new(ErrorCode::AccessDenied, description);
-            return Ok(authorize::error_to_client(&state, &request, &error));
+            return Ok(interaction::fail(&state, &request, &error));
         }
         tracing::warn!(upstream = %upstream.name, error = %error.chars().take(64).collect::<String>(), "upstream returned an error");
         return Ok(error_page(
@@ -228,7 +218,7 @@ pub async fn callback(
     )
     .await?;
     request.login_done = true;
-    authorize::decide(&state, &session, request, Some(attempt.request_id)).await
+    interaction::proceed(&state, &session, request, Some(attempt.request_id)).await
 }
 
 fn upstream_failure(upstream: &Upstream, error: &UpstreamError, request_id: &str) -> Response {

@@ -16,7 +16,10 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::config::Settings;
+use crate::oauth::interaction::{paths, upstream_login_url};
 use crate::state::AppState;
+use crate::storage::{upstreams, Db};
+use crate::views::UpstreamButton;
 
 pub use provider::Federation;
 
@@ -31,6 +34,21 @@ pub fn callback_url(settings: &Settings) -> String {
 /// The browser routes; `app::router` puts them under the session layer.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/login/upstream/{name}", get(handlers::start))
+        .route(paths::UPSTREAM_LOGIN, get(handlers::start))
         .route(CALLBACK_PATH, get(handlers::callback))
+}
+
+/// The login page's buttons, one per upstream, each resuming the pending request.
+pub async fn login_buttons(
+    db: &Db,
+    request_id: &str,
+) -> Result<Vec<UpstreamButton>, sea_orm::DbErr> {
+    Ok(upstreams::list(db)
+        .await?
+        .iter()
+        .map(|u| UpstreamButton {
+            href: upstream_login_url(&u.name, request_id),
+            label: upstream::label(u),
+        })
+        .collect())
 }

@@ -5,43 +5,18 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::error::{error_redirect_url, ErrorCode, OAuthError, OAuthResult};
+use super::interaction::{self, AuthRequest, Prompt};
 use super::params::{is_form, CodeChallenge, Params};
-use crate::accounts::session;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::storage::clients::Client;
-use crate::storage::{codes, users};
 use crate::types::AuthMethod;
 use crate::types::Scopes;
 use crate::views::error_page;
 use std::sync::Arc;
-
-pub const PATH: &str = "/authorize";
-
-/// A validated authorization request, kept in the session while the user logs in or consents.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AuthRequest {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub state: Option<String>,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
-    pub prompt_none: bool,
-    pub prompt_login: bool,
-    pub prompt_consent: bool,
-    pub max_age: Option<i64>,
-    pub login_hint: Option<String>,
-    pub created_at: i64,
-    /// Set once the user has logged in during this request (satisfies prompt=login, max_age).
-    pub login_done: bool,
-    /// Set once the user has consented during this request (satisfies prompt=consent).
-    pub consent_done: bool,
-}
 
 pub async fn handler(
     State(state): State<AppState>,
@@ -75,8 +50,8 @@ pub async fn handler(
     };
     let now = state.clock.now();
     match validate(&client, redirect_uri.clone(), &params, now) {
-        Ok(request) => decide(&state, &session, request, None).await,
-        Err(error) => Ok(redirect(&error_redirect_url(
+        Ok(request) => interaction::proceed(&state, &session, request, None).await,
+        Err(error) => Ok(interaction::redirect(&error_redirect_url(
             &redirect_uri,
             &error,
             params.get("state"),
@@ -133,7 +108,7 @@ fn validate(
     check_response_type(client, params)?;
     let scope = check_scope(client, params)?;
     let code_challenge = check_pkce(client, params)?;
-    let (prompt_none, prompt_login, prompt_consent) = check_prompt(params)?;
+    let prompt = check_prompt(params)?;
     let max_age = check_max_age(params)?;
     Ok(AuthRequest {
         client_id: client.client_id.clone(),
@@ -142,9 +117,7 @@ fn validate(
         state: params.get("state").map(str::to_string),
         nonce: params.get("nonce").map(str::to_string),
         code_challenge,
-        prompt_none,
-        prompt_login,
-        prompt_consent,
+        prompt,
         max_age,
         login_hint: params
             .get("login_hint")
@@ -155,17 +128,18 @@ fn validate(
     })
 }
 
-/// OIDC Core §6: request objects are not supported; only the query response mode is.
+/// OIDC Core §3.1.2.6 and §6: request objects are not supported (`request_not_supported`,
+/// `request_uri_not_supported`); only the query response mode is.
 fn check_unsupported(params: &Params) -> OAuthResult<()> {
     if params.contains("request") {
         return Err(OAuthError::new(
-            ErrorCode::InvalidRequest,
+            ErrorCode::RequestNotSupported,
             "request objects are not supported",
         ));
     }
     if params.contains("request_uri") {
         return Err(OAuthError::new(
-            ErrorCode::InvalidRequest,
+            ErrorCode::RequestUriNotSupported,
             "request_uri is not supported",
         ));
     }
@@ -243,29 +217,29 @@ fn check_pkce(client: &Client, params: &Params) -> OAuthResult<Option<String>> {
 }
 
 /// OIDC Core §3.1.2.1: `none` may not be combined with other values.
-fn check_prompt(params: &Params) -> OAuthResult<(bool, bool, bool)> {
+fn check_prompt(params: &Params) -> OAuthResult<Prompt> {
     let values: Vec<&str> = params
         .get("prompt")
         .unwrap_or_default()
         .split(' ')
         .filter(|v| !v.is_empty())
         .collect();
-    let mut flags = (false, false, false);
+    let mut prompt = Prompt::default();
     for value in &values {
         match *value {
-            "none" => flags.0 = true,
-            "login" => flags.1 = true,
-            "consent" => flags.2 = true,
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
             "select_account" => {}
             _ => return Err(OAuthError::invalid_request("unsupported prompt value")),
         }
     }
-    if flags.0 && values.len() > 1 {
+    if prompt.none && values.len() > 1 {
         return Err(OAuthError::invalid_request(
             "prompt=none cannot be combined with other values",
         ));
     }
-    Ok(flags)
+    Ok(prompt)
 }
 
 fn check_max_age(params: &Params) -> OAuthResult<Option<i64>> {
@@ -276,142 +250,4 @@ fn check_max_age(params: &Params) -> OAuthResult<Option<i64>> {
             .map(|v| Some(v as i64))
             .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer")),
     }
-}
-
-/// Decides what happens next: log in, consent, or send the code. Shared by the endpoint and
-/// by the login and consent pages, which resume the request by `request_id`.
-pub async fn decide(
-    state: &AppState,
-    session: &Session,
-    request: AuthRequest,
-    request_id: Option<String>,
-) -> Result<Response, AppError> {
-    let now = state.clock.now();
-    let issuer = state.settings.issuer_str();
-    let fail = |request: &AuthRequest, code: ErrorCode, message: &'static str| {
-        redirect(&error_redirect_url(
-            &request.redirect_uri,
-            &OAuthError::new(code, message),
-            request.state.as_deref(),
-            &issuer,
-        ))
-    };
-    let Some(client) = state.clients.get(&state.db, &request.client_id).await? else {
-        return Ok(bad_request(
-            "The application that sent you here is no longer registered.",
-        ));
-    };
-    let login = match session::login(session).await? {
-        Some(login) => users::find_with_consent(&state.db, &login.user_id, &client.client_id)
-            .await?
-            .filter(|(u, _)| !u.disabled)
-            .map(|(u, granted)| (login, u, granted)),
-        None => None,
-    };
-    // OIDC Core §3.1.2.1: max_age=0 is like prompt=login.
-    let too_old = |auth_time: i64| {
-        request
-            .max_age
-            .is_some_and(|max| max == 0 || now - auth_time > max)
-    };
-    let needs_login = match &login {
-        None => true,
-        Some((login, _, _)) => {
-            !request.login_done && (request.prompt_login || too_old(login.auth_time))
-        }
-    };
-    if needs_login {
-        if request.prompt_none {
-            return Ok(fail(
-                &request,
-                ErrorCode::LoginRequired,
-                "the user is not logged in",
-            ));
-        }
-        let id = park(session, &request, request_id, now).await?;
-        return Ok(redirect(&format!("/login?request_id={id}")));
-    }
-    let Some((login, user, granted)) = login else {
-        return Ok(fail(
-            &request,
-            ErrorCode::LoginRequired,
-            "the user is not logged in",
-        ));
-    };
-    let scope = Scopes::from_stored(&request.scope);
-    let needs_consent =
-        !scope.is_subset(&granted) || (request.prompt_consent && !request.consent_done);
-    if needs_consent {
-        if request.prompt_none {
-            return Ok(fail(
-                &request,
-                ErrorCode::ConsentRequired,
-                "the user has not consented",
-            ));
-        }
-        let id = park(session, &request, request_id, now).await?;
-        return Ok(redirect(&format!("/consent?request_id={id}")));
-    }
-    if let Some(id) = &request_id {
-        session::remove_pending(session, id).await?;
-    }
-    let code = crate::secrets::random_token(32);
-    codes::insert(
-        &state.db,
-        codes::Code {
-            code_hash: crate::secrets::token_hash(&code),
-            client_id: client.client_id.clone(),
-            user_id: user.id.clone(),
-            redirect_uri: request.redirect_uri.clone(),
-            scope: request.scope.clone(),
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
-            auth_time: login.auth_time,
-            amr: login.amr.clone(),
-            idp: login.idp.clone(),
-            expires_at: now + state.settings.code_ttl,
-            used_at: None,
-            family_id: None,
-        },
-    )
-    .await?;
-    let mut pairs = vec![("code", code.as_str())];
-    if let Some(s) = &request.state {
-        pairs.push(("state", s));
-    }
-    pairs.push(("iss", &issuer));
-    Ok(redirect(&super::error::append_query(
-        &request.redirect_uri,
-        &pairs,
-    )))
-}
-
-async fn park(
-    session: &Session,
-    request: &AuthRequest,
-    id: Option<String>,
-    now: i64,
-) -> Result<String, AppError> {
-    match id {
-        Some(id) => {
-            session::update_pending(session, &id, request).await?;
-            Ok(id)
-        }
-        None => session::save_pending(session, request, now).await,
-    }
-}
-
-/// An authorization redirect (303 See Other: the next request is a GET, whatever this one was).
-pub fn redirect(url: &str) -> Response {
-    super::token::no_store(axum::response::Redirect::to(url))
-}
-
-/// An error for a pending request, sent back to the client.
-pub fn error_to_client(state: &AppState, request: &AuthRequest, error: &OAuthError) -> Response {
-    redirect(&error_redirect_url(
-        &request.redirect_uri,
-        error,
-        request.state.as_deref(),
-        &state.settings.issuer_str(),
-    ))
 }

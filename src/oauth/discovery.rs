@@ -31,7 +31,7 @@ impl Documents {
         ];
         let mut doc = json!({
             "issuer": settings.issuer_str(),
-            "authorization_endpoint": e(super::authorize::PATH),
+            "authorization_endpoint": e(super::interaction::paths::AUTHORIZE),
             "token_endpoint": e(super::token::PATH),
             "userinfo_endpoint": e(super::userinfo::PATH),
             "jwks_uri": e(JWKS_PATH),

@@ -5,6 +5,7 @@ pub mod client_auth;
 pub mod discovery;
 pub mod error;
 pub mod grants;
+pub mod interaction;
 pub mod introspect;
 pub mod params;
 pub mod refresh_tokens;

@@ -565,3 +565,25 @@ async fn max_age_zero_forces_a_new_login() {
         .await;
     outcome.code();
 }
+
+/// OIDC Core §3.1.2.6: request objects are refused with their own error codes, at the
+/// client's redirect URI.
+#[tokio::test]
+async fn request_objects_are_refused_with_their_own_error_codes() {
+    let app = spawn_app().await;
+    let client = app.add_client(spec("App")).await;
+    for (param, error) in [
+        ("request", "request_not_supported"),
+        ("request_uri", "request_uri_not_supported"),
+    ] {
+        let outcome = Browser::new(&app)
+            .journey(
+                &authorize_url(&app, &client.client_id, &[(param, "eyJhbGciOi.x.y")]),
+                None,
+                "",
+            )
+            .await;
+        assert_eq!(outcome.param("error").as_deref(), Some(error), "{param}");
+        assert_eq!(outcome.param("state").as_deref(), Some("st4te"));
+    }
+}

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use super::AuthRequest;
 use crate::error::AppError;
-use crate::oauth::authorize::AuthRequest;
 
 const LOGIN: &str = "login";
 const CSRF: &str = "csrf";

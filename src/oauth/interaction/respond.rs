@@ -1,0 +1,163 @@
+//! Carrying out a decision: the one place that reads the login state for [`decide`], parks
+//! a request for the login or consent page, issues the code, or sends an error back.
+use axum::http::StatusCode;
+use axum::response::Response;
+use tower_sessions::Session;
+
+use super::session;
+use super::{consent_url, decide, login_url, AuthRequest, LoginState, Next};
+use crate::error::AppError;
+use crate::oauth::error::{append_query, error_redirect_url, OAuthError};
+use crate::oauth::params::Params;
+use crate::state::AppState;
+use crate::storage::{codes, users};
+use crate::types::Scopes;
+use crate::views::error_page;
+
+/// Decides what happens next with `request` and renders it. `request_id` names the request
+/// if it is already parked in the session (it resumes from the login or consent page).
+pub async fn proceed(
+    state: &AppState,
+    session: &Session,
+    request: AuthRequest,
+    request_id: Option<String>,
+) -> Result<Response, AppError> {
+    let now = state.clock.now();
+    let Some(client) = state.clients.get(&state.db, &request.client_id).await? else {
+        return Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "The application that sent you here is no longer registered.",
+        ));
+    };
+    let login = session::login(session).await?;
+    let found = match &login {
+        Some(login) => {
+            users::find_with_consent(&state.db, &login.user_id, &client.client_id).await?
+        }
+        None => None,
+    };
+    // A login whose user was deleted counts as no login.
+    let (login_state, granted) = match (&login, &found) {
+        (Some(login), Some((user, granted))) => (
+            Some(LoginState {
+                auth_time: login.auth_time,
+                disabled: user.disabled,
+            }),
+            granted.clone(),
+        ),
+        _ => (None, Scopes::default()),
+    };
+    match decide(&request, login_state, &granted, now) {
+        Next::Login => {
+            let id = park(session, &request, request_id, now).await?;
+            Ok(redirect(&login_url(&id)))
+        }
+        Next::Consent => {
+            let id = park(session, &request, request_id, now).await?;
+            Ok(redirect(&consent_url(&id)))
+        }
+        Next::Fail(error) => {
+            if let Some(id) = &request_id {
+                session::remove_pending(session, id).await?;
+            }
+            Ok(fail(state, &request, &error))
+        }
+        Next::Issue => {
+            let (Some(login), Some((user, _))) = (login, found) else {
+                return Err(AppError::Internal("issue without a login".into()));
+            };
+            if let Some(id) = &request_id {
+                session::remove_pending(session, id).await?;
+            }
+            issue_code(state, &request, &login, &user.id, now).await
+        }
+    }
+}
+
+/// RFC 6749 §4.1.2: stores a single-use code and sends it to the client with `state` and
+/// (RFC 9207) `iss`.
+async fn issue_code(
+    state: &AppState,
+    request: &AuthRequest,
+    login: &session::Login,
+    user_id: &str,
+    now: i64,
+) -> Result<Response, AppError> {
+    let code = crate::secrets::random_token(32);
+    codes::insert(
+        &state.db,
+        codes::Code {
+            code_hash: crate::secrets::token_hash(&code),
+            client_id: request.client_id.clone(),
+            user_id: user_id.to_string(),
+            redirect_uri: request.redirect_uri.clone(),
+            scope: request.scope.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            auth_time: login.auth_time,
+            amr: login.amr.clone(),
+            idp: login.idp.clone(),
+            expires_at: now + state.settings.code_ttl,
+            used_at: None,
+            family_id: None,
+        },
+    )
+    .await?;
+    let issuer = state.settings.issuer_str();
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(s) = &request.state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", &issuer));
+    Ok(redirect(&append_query(&request.redirect_uri, &pairs)))
+}
+
+async fn park(
+    session: &Session,
+    request: &AuthRequest,
+    id: Option<String>,
+    now: i64,
+) -> Result<String, AppError> {
+    match id {
+        Some(id) => {
+            session::update_pending(session, &id, request).await?;
+            Ok(id)
+        }
+        None => session::save_pending(session, request, now).await,
+    }
+}
+
+/// An authorization redirect (303 See Other: the next request is a GET, whatever this one
+/// was), never cached.
+pub fn redirect(url: &str) -> Response {
+    crate::oauth::token::no_store(axum::response::Redirect::to(url))
+}
+
+/// RFC 6749 §4.1.2.1: an error for a request whose client and redirect URI are verified goes
+/// back to the client, with `state` and `iss`.
+pub fn fail(state: &AppState, request: &AuthRequest, error: &OAuthError) -> Response {
+    redirect(&error_redirect_url(
+        &request.redirect_uri,
+        error,
+        request.state.as_deref(),
+        &state.settings.issuer_str(),
+    ))
+}
+
+/// The page for a link to a pending request that this browser no longer has.
+pub fn expired() -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in link has expired",
+        "Go back to the application and start signing in again.",
+    )
+}
+
+/// The `request_id` a login, consent or upstream page was opened with.
+pub fn request_id(query: Option<String>) -> Option<String> {
+    Params::parse(query.unwrap_or_default().as_bytes())
+        .ok()?
+        .get("request_id")
+        .map(str::to_string)
+}
