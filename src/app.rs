@@ -68,11 +68,12 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/tessera.css", get(stylesheet))
         .route("/healthz", get(|| async { "ok" }));
 
-    let mut router = api
+    let router = api
         .merge(browser)
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(params::MAX_BODY))
         .with_state(state);
+    let mut router = crate::trace::layers(router);
     for (name, value) in security_headers(https) {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }

@@ -1,4 +1,10 @@
 //! Internal failures: opaque to the client, logged once with their cause.
+//!
+//! Nothing here logs. A failure response carries a [`Failure`] in its extensions, and the
+//! trace middleware (`crate::trace`) logs it once, inside the request's span, with the route
+//! and the request id.
+use std::borrow::Cow;
+
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -16,19 +22,40 @@ pub enum AppError {
     Internal(String),
 }
 
-impl AppError {
-    pub fn log(&self) {
-        tracing::error!(error = %self, "internal error");
+/// Why a request failed, for the log only (never sent): attached to the response by
+/// `AppError` and `OAuthError`, taken off and logged by the trace middleware.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// A fault of ours (logged as an error) rather than a refused request (logged as info).
+    pub internal: bool,
+    /// The RFC error code, for refused protocol requests.
+    pub code: Option<&'static str>,
+    pub detail: Cow<'static, str>,
+}
+
+impl Failure {
+    pub fn internal(error: &AppError) -> Failure {
+        Failure {
+            internal: true,
+            code: None,
+            detail: error.to_string().into(),
+        }
+    }
+
+    /// Adds this failure to a response.
+    pub fn attach(self, response: &mut Response) {
+        response.extensions_mut().insert(self);
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        self.log();
-        (
+        let mut response = (
             StatusCode::INTERNAL_SERVER_ERROR,
             Html("<!doctype html><title>Error</title><p>Something went wrong on our side. Please try again.</p>"),
         )
-            .into_response()
+            .into_response();
+        Failure::internal(&self).attach(&mut response);
+        response
     }
 }

@@ -12,5 +12,6 @@ pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod trace;
 pub mod types;
 pub mod views;

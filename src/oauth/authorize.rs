@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
 
-use super::error::{error_redirect_url, ErrorCode, OAuthError, OAuthResult};
+use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::interaction::{self, AuthRequest, Prompt};
 use super::params::{is_form, CodeChallenge, Params};
 use crate::error::AppError;
@@ -51,12 +51,12 @@ pub async fn handler(
     let now = state.clock.now();
     match validate(&client, redirect_uri.clone(), &params, now) {
         Ok(request) => interaction::proceed(&state, &session, request, None).await,
-        Err(error) => Ok(interaction::redirect(&error_redirect_url(
+        Err(error) => Ok(interaction::redirect_error(
+            &state,
             &redirect_uri,
-            &error,
             params.get("state"),
-            &state.settings.issuer_str(),
-        ))),
+            &error,
+        )),
     }
 }
 

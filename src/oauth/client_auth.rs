@@ -25,33 +25,40 @@ enum Presented {
     Public { id: String },
 }
 
-fn failed() -> OAuthError {
-    OAuthError::invalid_client("client authentication failed")
+/// Every refusal looks the same to the client (no oracle for which ids exist); `why` tells
+/// the log which check refused it.
+fn failed(why: &'static str) -> OAuthError {
+    OAuthError::invalid_client("client authentication failed").with_detail(why)
 }
 
 fn parse_basic(headers: &HeaderMap) -> OAuthResult<Option<(String, String)>> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| failed())?;
+    let value = value
+        .to_str()
+        .map_err(|_| failed("Authorization header is not visible ASCII"))?;
     let Some((scheme, credentials)) = value.split_once(' ') else {
-        return Err(failed());
+        return Err(failed("Authorization header without a scheme"));
     };
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(failed());
+        return Err(failed("Authorization scheme is not Basic"));
     }
-    let decoded = STANDARD.decode(credentials.trim()).map_err(|_| failed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| failed())?;
+    let malformed = || failed("Basic credentials are not base64 of UTF-8 id:secret");
+    let decoded = STANDARD
+        .decode(credentials.trim())
+        .map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     // Our secrets never contain ':' (base64url), so splitting at the last one also accepts
     // clients that do not form-encode a client_id containing colons.
-    let (id, secret) = decoded.rsplit_once(':').ok_or_else(failed)?;
+    let (id, secret) = decoded.rsplit_once(':').ok_or_else(malformed)?;
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
     let unescape = |s: &str| -> OAuthResult<String> {
         let s = s.replace('+', " ");
         percent_decode_str(&s)
             .decode_utf8()
             .map(|c| c.into_owned())
-            .map_err(|_| failed())
+            .map_err(|_| malformed())
     };
     Ok(Some((unescape(id)?, unescape(secret)?)))
 }
@@ -119,9 +126,9 @@ pub async fn authenticate(
                 .clients
                 .get(&state.db, &id)
                 .await?
-                .ok_or_else(failed)?;
+                .ok_or_else(|| failed("unknown client_id without credentials"))?;
             if client.auth_method != AuthMethod::None || !client.public {
-                return Err(failed());
+                return Err(failed("confidential client presented no credentials"));
             }
             Ok(client)
         }
@@ -146,7 +153,14 @@ async fn check_secret(
     let matches = constant_time_eq(&computed, &expected);
     match client {
         Some(client) if matches && client.auth_method == method && !client.public => Ok(client),
-        _ => Err(failed()),
+        None => Err(failed("unknown client_id")),
+        Some(client) if client.public || client.secret_hash.is_none() => {
+            Err(failed("client has no secret"))
+        }
+        Some(_) if !matches => Err(failed("wrong client secret")),
+        Some(_) => Err(failed(
+            "secret sent by a method the client did not register",
+        )),
     }
 }
 
@@ -160,22 +174,27 @@ async fn check_assertion(
 ) -> OAuthResult<Arc<Client>> {
     let client_id = match params.get("client_id") {
         Some(id) => id.to_string(),
-        None => client_keys::unverified_subject(assertion).ok_or_else(failed)?,
+        None => client_keys::unverified_subject(assertion)
+            .ok_or_else(|| failed("client assertion without a readable sub"))?,
     };
     let client = state
         .clients
         .get(&state.db, &client_id)
         .await?
-        .ok_or_else(failed)?;
+        .ok_or_else(|| failed("client assertion for an unknown client_id"))?;
     if client.auth_method != AuthMethod::PrivateKeyJwt {
-        return Err(failed());
+        return Err(failed("client did not register private_key_jwt"));
     }
-    let jwks = client.jwks.as_deref().ok_or_else(failed)?;
-    let claims = client_keys::verify_assertion(jwks, assertion).ok_or_else(failed)?;
+    let jwks = client
+        .jwks
+        .as_deref()
+        .ok_or_else(|| failed("client has no registered keys"))?;
+    let claims = client_keys::verify_assertion(jwks, assertion)
+        .ok_or_else(|| failed("client assertion signature or algorithm refused"))?;
     let str_claim = |name: &str| claims.get(name).and_then(Value::as_str);
     if str_claim("iss") != Some(client_id.as_str()) || str_claim("sub") != Some(client_id.as_str())
     {
-        return Err(failed());
+        return Err(failed("client assertion iss or sub is not the client"));
     }
     let issuer = state.settings.issuer_str();
     let aud_ok = match claims.get("aud") {
@@ -190,11 +209,16 @@ async fn check_assertion(
     let exp = claims
         .get("exp")
         .and_then(Value::as_i64)
-        .ok_or_else(failed)?;
-    if !aud_ok || exp <= now - 30 || exp > now + 3600 {
-        return Err(failed());
+        .ok_or_else(|| failed("client assertion without exp"))?;
+    if !aud_ok {
+        return Err(failed(
+            "client assertion aud names neither us nor the endpoint",
+        ));
     }
-    let jti = str_claim("jti").ok_or_else(failed)?;
+    if exp <= now - 30 || exp > now + 3600 {
+        return Err(failed("client assertion expired or valid too far ahead"));
+    }
+    let jti = str_claim("jti").ok_or_else(|| failed("client assertion without jti"))?;
     let fresh = crate::storage::assertions::remember_assertion(
         &state.db,
         &format!("{client_id}\n{jti}"),

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::error::{AppError, Failure};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -67,11 +67,15 @@ impl ErrorCode {
     }
 }
 
-/// An OAuth error with a human-readable description. Never carries secrets.
+/// An OAuth error with a human-readable description (sent) and a detail (logged only: which
+/// check refused the request, or the internal cause; fosite's `WithDebug`). Neither carries
+/// secrets.
 #[derive(Clone, Debug)]
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: Cow<'static, str>,
+    detail: Option<Cow<'static, str>>,
+    internal: bool,
 }
 
 pub type OAuthResult<T> = Result<T, OAuthError>;
@@ -81,6 +85,30 @@ impl OAuthError {
         OAuthError {
             code,
             description: description.into(),
+            detail: None,
+            internal: false,
+        }
+    }
+
+    /// Adds what the log should say about this refusal; the client never sees it.
+    pub fn with_detail(mut self, detail: impl Into<Cow<'static, str>>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// The log-only record of this error, for the trace middleware.
+    pub fn failure(&self) -> Failure {
+        Failure {
+            internal: self.internal,
+            code: Some(self.code.as_str()),
+            detail: self
+                .detail
+                .clone()
+                .unwrap_or_else(|| self.description.clone()),
         }
     }
     pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> Self {
@@ -131,6 +159,7 @@ impl OAuthError {
             StatusCode::UNAUTHORIZED
         };
         let mut response = (status, json_headers(), self.body()).into_response();
+        self.failure().attach(&mut response);
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             response
                 .headers_mut()
@@ -156,6 +185,7 @@ fn json_headers() -> [(header::HeaderName, HeaderValue); 3] {
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let mut response = (self.code.status(), json_headers(), self.body()).into_response();
+        self.failure().attach(&mut response);
         if self.code == ErrorCode::InvalidClient {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -166,11 +196,12 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// Internal failures become an opaque `server_error`; the cause was logged by `AppError`.
+/// Internal failures become an opaque `server_error`; the cause is kept for the log.
 impl From<AppError> for OAuthError {
     fn from(error: AppError) -> Self {
-        error.log();
-        OAuthError::server_error()
+        let mut oauth = OAuthError::server_error().with_detail(error.to_string());
+        oauth.internal = true;
+        oauth
     }
 }
 

@@ -96,6 +96,7 @@ pub async fn spawn_app_sharing(other: &TestApp) -> TestApp {
 }
 
 async fn spawn(configure: impl FnOnce(&mut Settings), database_url: Option<String>) -> TestApp {
+    crate::logs::init();
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

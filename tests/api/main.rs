@@ -7,5 +7,7 @@ mod authorization_code;
 mod federation;
 mod helpers;
 mod instances;
+mod logs;
 mod malformed;
 mod tokens;
+mod tracing;

@@ -12,8 +12,9 @@ use crate::storage::clients::Client;
 use crate::storage::families::{self, Family};
 use crate::types::Scopes;
 
-fn invalid() -> OAuthError {
-    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+/// Every refusal looks the same to the client; `why` tells the log which check refused it.
+fn invalid(why: &'static str) -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked").with_detail(why)
 }
 
 pub async fn handle(
@@ -29,7 +30,7 @@ pub async fn handle(
     let now = state.clock.now();
     let aud = audience(&state.settings, params)?;
     let presented = refresh_tokens::decode(&state.keys, params.require("refresh_token")?)
-        .ok_or_else(invalid)?;
+        .ok_or_else(|| invalid("not a refresh token of ours: malformed or bad MAC"))?;
     // A narrowed scope is checked against the grant before anything is rotated: a refused
     // request must leave the client's token usable.
     let narrowed = match params.get("scope") {
@@ -39,7 +40,7 @@ pub async fn handle(
             let family = families::find_family(&state.db, &presented.family_id)
                 .await?
                 .filter(|f| f.client_id == client.client_id)
-                .ok_or_else(invalid)?;
+                .ok_or_else(|| invalid("unknown family, or issued to another client"))?;
             if !requested.is_subset(&Scopes::from_stored(&family.scope)) {
                 return Err(OAuthError::invalid_scope(
                     "a refresh may narrow the scope, never widen it",
@@ -81,21 +82,21 @@ async fn not_rotated(
     let family = families::find_family(&state.db, &presented.family_id)
         .await?
         .filter(|f| f.client_id == client.client_id)
-        .ok_or_else(invalid)?;
+        .ok_or_else(|| invalid("unknown family, or issued to another client"))?;
     if !families::refresh_live(&family, now) {
-        return Err(invalid());
+        return Err(invalid("family revoked, or idle or absolute lifetime over"));
     }
     let user_active = crate::storage::users::find(&state.db, &family.user_id)
         .await?
         .is_some_and(|u| !u.disabled);
     if !user_active {
         families::revoke_family(&state.db, &family.id, now).await?;
-        return Err(invalid());
+        return Err(invalid("user disabled or deleted; family revoked"));
     }
     if presented.generation >= family.generation {
         // The live token that failed the update only at an expiry boundary, or a
         // generation not reached yet: nothing to revoke.
-        return Err(invalid());
+        return Err(invalid("live generation refused at an expiry boundary"));
     }
     if within_grace(state, &family, presented.generation, now) {
         return Ok(family);
@@ -108,7 +109,7 @@ async fn not_rotated(
         "a rotated refresh token was presented again; revoking its family"
     );
     families::revoke_family(&state.db, &family.id, now).await?;
-    Err(invalid())
+    Err(invalid("replay of a rotated generation; family revoked"))
 }
 
 /// The grace period lets the same client (already checked) present the token rotated away

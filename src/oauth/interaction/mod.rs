@@ -14,7 +14,7 @@ pub mod session;
 use serde::{Deserialize, Serialize};
 
 pub use decision::{decide, LoginState, Next};
-pub use respond::{expired, fail, proceed, redirect, request_id};
+pub use respond::{expired, fail, proceed, redirect, redirect_error, request_id};
 
 /// Route paths, defined once: the router mounts them and every redirect is built from them.
 pub mod paths {

@@ -137,12 +137,30 @@ pub fn redirect(url: &str) -> Response {
 /// RFC 6749 §4.1.2.1: an error for a request whose client and redirect URI are verified goes
 /// back to the client, with `state` and `iss`.
 pub fn fail(state: &AppState, request: &AuthRequest, error: &OAuthError) -> Response {
-    redirect(&error_redirect_url(
+    redirect_error(
+        state,
         &request.redirect_uri,
-        error,
         request.state.as_deref(),
+        error,
+    )
+}
+
+/// The error redirect to a verified `redirect_uri`, carrying the error's log-only detail for
+/// the trace middleware.
+pub fn redirect_error(
+    state: &AppState,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    error: &OAuthError,
+) -> Response {
+    let mut response = redirect(&error_redirect_url(
+        redirect_uri,
+        error,
+        client_state,
         &state.settings.issuer_str(),
-    ))
+    ));
+    error.failure().attach(&mut response);
+    response
 }
 
 /// The page for a link to a pending request that this browser no longer has.
