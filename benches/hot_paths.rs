@@ -13,7 +13,7 @@ use tessera::oauth::params::CodeVerifier;
 use tessera::secrets::{client_secret_hash, constant_time_eq, random_token, Secret};
 use tessera::types::SigningAlg;
 
-/// The claims of an RFC 9068 access token as `oauth::tokens::access_token` builds them, with
+/// The claims of an RFC 9068 access token as `oauth::token_minting::access_token` builds them, with
 /// a fresh `jti` each time, as in the server.
 fn access_claims() -> Map<String, Value> {
     let now = 1_700_000_000_i64;
@@ -90,15 +90,15 @@ fn openssl_comparison(c: &mut Criterion) {
 }
 
 fn refresh_token_bench(c: &mut Criterion) {
-    use tessera::oauth::refresh_tokens;
+    use tessera::oauth::refresh_token_format;
     let (_dir, keys) = keys();
     let family = random_token(16);
     c.bench_function("refresh token: encode", |b| {
-        b.iter(|| refresh_tokens::encode(&keys, black_box(&family), black_box(42)))
+        b.iter(|| refresh_token_format::encode(&keys, black_box(&family), black_box(42)))
     });
-    let token = refresh_tokens::encode(&keys, &family, 42);
+    let token = refresh_token_format::encode(&keys, &family, 42);
     c.bench_function("refresh token: decode (MAC check)", |b| {
-        b.iter(|| refresh_tokens::decode(&keys, black_box(&token)))
+        b.iter(|| refresh_token_format::decode(&keys, black_box(&token)))
     });
 }
 

@@ -10,7 +10,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::accounts::{consent, login};
 use crate::oauth::interaction::paths;
-use crate::oauth::{authorize, discovery, introspect, params, revoke, token, userinfo};
+use crate::oauth::{authorize, discovery, introspect, params, revoke, token_endpoint, userinfo};
 use crate::state::AppState;
 use crate::storage::sessions::DbSessionStore;
 
@@ -58,7 +58,10 @@ pub fn router(state: AppState) -> Router {
             get(discovery::oauth_authorization_server),
         )
         .route(discovery::JWKS_PATH, get(discovery::jwks))
-        .route(token::PATH, axum::routing::post(token::handler))
+        .route(
+            token_endpoint::PATH,
+            axum::routing::post(token_endpoint::handler),
+        )
         .route(
             userinfo::PATH,
             get(userinfo::handler).post(userinfo::handler),

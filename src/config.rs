@@ -120,14 +120,7 @@ pub struct Settings {
 impl Settings {
     /// Refuses settings that would make the server unsafe or unusable.
     pub fn check(&self) -> Result<(), String> {
-        let host = self.issuer.host_str().unwrap_or_default();
-        let loopback = host == "localhost"
-            || host
-                .trim_matches(|c| c == '[' || c == ']')
-                .parse::<std::net::IpAddr>()
-                .map(|ip| ip.is_loopback())
-                .unwrap_or(false);
-        if self.issuer.scheme() != "https" && !(self.issuer.scheme() == "http" && loopback) {
+        if !crate::types::is_https_or_loopback(&self.issuer) {
             return Err(format!(
                 "TESSERA_ISSUER must be an https URL (http is allowed only on a loopback host): got {}",
                 self.issuer

@@ -161,7 +161,24 @@ impl std::fmt::Display for Scopes {
     }
 }
 
+/// Whether a URL's host is this machine: `localhost` or a loopback IP address (RFC 8252
+/// §7.3, and the one exception to "https only" for issuers and redirect URIs).
+pub fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// https, or http on a loopback host.
+pub fn is_https_or_loopback(url: &url::Url) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && is_loopback_host(url))
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -173,6 +190,23 @@ mod tests {
         assert!("none".parse::<SigningAlg>().is_err());
         assert_eq!(AuthMethod::parse("none"), Some(AuthMethod::None));
         assert!("basic".parse::<AuthMethod>().is_err());
+    }
+
+    #[test]
+    fn loopback_is_localhost_or_a_loopback_address() {
+        for (url, loopback) in [
+            ("http://localhost:8080/", true),
+            ("http://LOCALHOST/", true),
+            ("http://127.0.0.1/", true),
+            ("http://127.9.9.9/", true),
+            ("http://[::1]:3000/", true),
+            ("http://localhost.example.com/", false),
+            ("http://10.0.0.1/", false),
+            ("http://[::2]/", false),
+        ] {
+            let url = url::Url::parse(url).unwrap();
+            assert_eq!(is_loopback_host(&url), loopback, "{url}");
+        }
     }
 
     #[test]

@@ -68,14 +68,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// no query or fragment.
 pub fn check_issuer(issuer: &str) -> Result<(), String> {
     let url = url::Url::parse(issuer).map_err(|e| format!("invalid issuer URL {issuer}: {e}"))?;
-    let host = url.host_str().unwrap_or_default();
-    let loopback = host == "localhost"
-        || host
-            .trim_matches(|c| c == '[' || c == ']')
-            .parse::<std::net::IpAddr>()
-            .map(|ip| ip.is_loopback())
-            .unwrap_or(false);
-    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+    if !crate::types::is_https_or_loopback(&url) {
         return Err(format!(
             "the issuer must be an https URL (http only on a loopback host): got {issuer}"
         ));

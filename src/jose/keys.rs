@@ -25,7 +25,7 @@ pub struct Keys {
     pub jwks_json: bytes::Bytes,
     /// Key of the client-secret HMAC (see `secrets::client_secret_hash`).
     pub client_secret_pepper: Vec<u8>,
-    /// Key of the refresh-token MAC (see `oauth::refresh_tokens`), derived from the pepper.
+    /// Key of the refresh-token MAC (see `oauth::refresh_token_format`), derived from the pepper.
     pub refresh_token_key: ring::hmac::Key,
 }
 

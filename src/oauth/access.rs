@@ -2,7 +2,7 @@
 //! key, `typ`, issuer, expiry, and that neither it nor its family has been revoked.
 use serde_json::{Map, Value};
 
-use super::tokens::FAMILY_CLAIM;
+use super::token_minting::FAMILY_CLAIM;
 use crate::error::AppError;
 use crate::jose::jwt;
 use crate::state::AppState;

@@ -32,7 +32,7 @@ impl Documents {
         let mut doc = json!({
             "issuer": settings.issuer_str(),
             "authorization_endpoint": e(super::interaction::paths::AUTHORIZE),
-            "token_endpoint": e(super::token::PATH),
+            "token_endpoint": e(super::token_endpoint::PATH),
             "userinfo_endpoint": e(super::userinfo::PATH),
             "jwks_uri": e(JWKS_PATH),
             "introspection_endpoint": e(super::introspect::PATH),

@@ -10,8 +10,8 @@ use super::access::{self, Checked};
 use super::client_auth;
 use super::error::{OAuthError, OAuthResult};
 use super::params::FormParams;
-use super::refresh_tokens::{self, RefreshTokenRef};
-use super::token::no_store;
+use super::refresh_token_format::{self, RefreshTokenRef};
+use super::token_endpoint::no_store;
 use crate::state::AppState;
 use crate::storage::families;
 use crate::types::AuthMethod;
@@ -34,7 +34,7 @@ pub async fn handler(
     let token = params.require("token")?;
     // The hint (RFC 7662 §2.1) needs no look-up order: a refresh token is recognised by its
     // MAC without the database, so everything else is tried as an access token.
-    let found = match refresh_tokens::decode(&state.keys, token) {
+    let found = match refresh_token_format::decode(&state.keys, token) {
         Some(presented) => refresh(&state, &client.client_id, presented).await?,
         None => access(&state, &client.client_id, token).await?,
     };
@@ -86,7 +86,7 @@ async fn access(state: &AppState, client_id: &str, token: &str) -> OAuthResult<M
         }
     }
     // Client-credentials tokens have the client as subject; user tokens name a user.
-    let user_token = claims.contains_key(super::tokens::FAMILY_CLAIM);
+    let user_token = claims.contains_key(super::token_minting::FAMILY_CLAIM);
     if let Some(sub) = claims
         .get("sub")
         .and_then(Value::as_str)

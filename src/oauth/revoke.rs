@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::client_auth;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::params::FormParams;
-use super::refresh_tokens;
-use super::token::no_store;
+use super::refresh_token_format;
+use super::token_endpoint::no_store;
 use crate::jose::jwt;
 use crate::state::AppState;
 use crate::storage::families;
@@ -35,7 +35,7 @@ pub async fn handler(
         }
     }
     let now = state.clock.now();
-    if let Some(presented) = refresh_tokens::decode(&state.keys, token) {
+    if let Some(presented) = refresh_token_format::decode(&state.keys, token) {
         // Any generation of the client's own: revoking an old one still ends the grant.
         let family = families::find_family(&state.db, &presented.family_id).await?;
         if family.is_some_and(|f| f.client_id == client.client_id) {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::access::{self, Checked};
 use super::error::{ErrorCode, OAuthError};
 use super::params::{is_form, Params};
-use super::token::no_store;
+use super::token_endpoint::no_store;
 use crate::state::AppState;
 use crate::storage::users;
 
@@ -111,5 +111,5 @@ async fn claims(
     let Some(user) = user else {
         return Err(OAuthError::invalid_token("the user is no longer active"));
     };
-    Ok(super::tokens::user_claims(&user, &scope))
+    Ok(super::token_minting::user_claims(&user, &scope))
 }

@@ -2,8 +2,8 @@
 use super::audience;
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::{CodeVerifier, Params};
-use crate::oauth::refresh_tokens;
-use crate::oauth::tokens::{self, AccessGrant, IdTokenInput, TokenResponse};
+use crate::oauth::refresh_token_format;
+use crate::oauth::token_minting::{self, AccessGrant, IdTokenInput, TokenResponse};
 use crate::secrets::token_hash;
 use crate::state::AppState;
 use crate::storage::clients::Client;
@@ -72,7 +72,7 @@ pub async fn handle(
         return Err(OAuthError::invalid_grant("the user is no longer active"));
     };
 
-    let access_token = tokens::access_token(
+    let access_token = token_minting::access_token(
         state,
         &AccessGrant {
             subject: &user.id,
@@ -87,7 +87,7 @@ pub async fn handle(
     .map_err(crate::error::AppError::from)?;
     let refresh_token = client
         .allows_grant("refresh_token")
-        .then(|| refresh_tokens::encode(&state.keys, &family_id, 1));
+        .then(|| refresh_token_format::encode(&state.keys, &family_id, 1));
     let id_token = if scope.contains("openid") {
         let input = IdTokenInput {
             user: &user,
@@ -100,7 +100,7 @@ pub async fn handle(
             idp: code.idp.as_deref(),
             access_token: &access_token,
         };
-        Some(tokens::id_token(state, &input, now).map_err(crate::error::AppError::from)?)
+        Some(token_minting::id_token(state, &input, now).map_err(crate::error::AppError::from)?)
     } else {
         None
     };

@@ -3,7 +3,7 @@
 use super::audience;
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::Params;
-use crate::oauth::tokens::{self, AccessGrant, TokenResponse};
+use crate::oauth::token_minting::{self, AccessGrant, TokenResponse};
 use crate::state::AppState;
 use crate::storage::clients::Client;
 use crate::types::AuthMethod;
@@ -46,7 +46,7 @@ pub async fn handle(
         auth_time: None,
     };
     let access_token =
-        tokens::access_token(state, &grant, now).map_err(crate::error::AppError::from)?;
+        token_minting::access_token(state, &grant, now).map_err(crate::error::AppError::from)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

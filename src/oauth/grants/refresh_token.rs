@@ -5,8 +5,8 @@
 use super::audience;
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::Params;
-use crate::oauth::refresh_tokens::{self, RefreshTokenRef};
-use crate::oauth::tokens::{self, AccessGrant, TokenResponse};
+use crate::oauth::refresh_token_format::{self, RefreshTokenRef};
+use crate::oauth::token_minting::{self, AccessGrant, TokenResponse};
 use crate::state::AppState;
 use crate::storage::clients::Client;
 use crate::storage::families::{self, Family};
@@ -29,7 +29,7 @@ pub async fn handle(
     }
     let now = state.clock.now();
     let aud = audience(&state.settings, params)?;
-    let presented = refresh_tokens::decode(&state.keys, params.require("refresh_token")?)
+    let presented = refresh_token_format::decode(&state.keys, params.require("refresh_token")?)
         .ok_or_else(|| invalid("not a refresh token of ours: malformed or bad MAC"))?;
     // A narrowed scope is checked against the grant before anything is rotated: a refused
     // request must leave the client's token usable.
@@ -65,7 +65,7 @@ pub async fn handle(
     };
     // The refresh token keeps the full granted scope; only the access token is narrowed.
     let scope = narrowed.unwrap_or_else(|| Scopes::from_stored(&family.scope));
-    let refresh_token = refresh_tokens::encode(&state.keys, &family.id, family.generation);
+    let refresh_token = refresh_token_format::encode(&state.keys, &family.id, family.generation);
     respond(state, client, &family, scope, aud, refresh_token, now)
 }
 
@@ -131,7 +131,7 @@ fn respond(
     refresh_token: String,
     now: i64,
 ) -> OAuthResult<TokenResponse> {
-    let access_token = tokens::access_token(
+    let access_token = token_minting::access_token(
         state,
         &AccessGrant {
             subject: &family.user_id,

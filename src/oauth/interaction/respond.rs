@@ -131,7 +131,7 @@ async fn park(
 /// An authorization redirect (303 See Other: the next request is a GET, whatever this one
 /// was), never cached.
 pub fn redirect(url: &str) -> Response {
-    crate::oauth::token::no_store(axum::response::Redirect::to(url))
+    crate::oauth::token_endpoint::no_store(axum::response::Redirect::to(url))
 }
 
 /// RFC 6749 §4.1.2.1: an error for a request whose client and redirect URI are verified goes

@@ -1,5 +1,5 @@
 //! Minting the tokens the server hands out: RFC 9068 JWT access tokens and OIDC ID tokens
-//! (refresh tokens: `oauth::refresh_tokens`).
+//! (refresh tokens: `oauth::refresh_token_format`).
 use serde_json::{json, Map, Value};
 
 use crate::jose::jwt::{self, JwtError};
