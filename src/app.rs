@@ -10,7 +10,9 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::accounts::{consent, login};
 use crate::oauth::interaction::paths;
-use crate::oauth::{authorize, discovery, introspect, params, revoke, token_endpoint, userinfo};
+use crate::oauth::{
+    authorize, discovery, introspect, logout, params, revoke, token_endpoint, userinfo,
+};
 use crate::state::AppState;
 use crate::storage::sessions::DbSessionStore;
 
@@ -44,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::LOGIN, get(login::show).post(login::submit))
         .route(paths::CONSENT, get(consent::show).post(consent::submit))
+        .route(paths::LOGOUT, get(logout::handler).post(logout::handler))
         .merge(crate::federation::routes())
         .layer(sessions);
 

@@ -115,6 +115,10 @@ pub struct Settings {
     /// Most argon2 hashes computed at once (default: number of cores).
     #[arg(long, env = "TESSERA_PASSWORD_CONCURRENCY", global = true)]
     pub password_concurrency: Option<usize>,
+    /// Let back-channel logout and other callbacks reach loopback and private addresses
+    /// (tests, on-premise deployments); refused by default against request forgery.
+    #[arg(long, env = "TESSERA_ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub allow_private_callbacks: bool,
 }
 
 impl Settings {

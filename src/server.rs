@@ -30,6 +30,11 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
 /// Serves until the process receives Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()> {
     spawn_housekeeping(state.clone());
+    crate::oauth::logout::backchannel::spawn_worker(
+        state.db.clone(),
+        state.clock.clone(),
+        state.settings.allow_private_callbacks,
+    );
     let app = crate::app::router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -53,6 +58,7 @@ fn spawn_housekeeping(state: AppState) {
                 storage::families::purge_expired(&state.db, now).await,
                 storage::revocations::purge_expired(&state.db, now).await,
                 storage::assertions::purge_expired(&state.db, now).await,
+                storage::login_sessions::purge_expired(&state.db, now).await,
             ];
             for result in results {
                 if let Err(e) = result {

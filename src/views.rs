@@ -77,3 +77,22 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
 }
 
 pub const STYLESHEET: &str = include_str!("../templates/tessera.css");
+
+/// RP-Initiated Logout's confirmation: which app asks, and the request carried as hidden
+/// fields (already checked) into the CSRF-protected form.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub client_name: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub csrf: &'a str,
+    pub carried: Vec<(&'static str, String)>,
+}
+
+/// After a logout (or a logout declined): what happened.
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+}

@@ -19,6 +19,8 @@ pub struct Model {
     pub used_at: Option<i64>,
     /// The token family created when the code was redeemed; revoked on replay.
     pub family_id: Option<String>,
+    /// The login session (OIDC `sid`) it was issued in; None before sessions had ids.
+    pub sid: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,8 @@ pub mod change_versions;
 pub mod client_assertions;
 pub mod clients;
 pub mod consents;
+pub mod login_sessions;
+pub mod logout_deliveries;
 pub mod refresh_tokens;
 pub mod revoked_tokens;
 pub mod server_keys;

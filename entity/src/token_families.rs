@@ -26,6 +26,9 @@ pub struct Model {
     pub rotated_at: Option<i64>,
     /// Idle expiry of the live refresh token.
     pub idle_expires_at: i64,
+    /// The login session (OIDC `sid`) it was issued in; None before sessions had ids.
+    #[sea_orm(indexed)]
+    pub sid: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

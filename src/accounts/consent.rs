@@ -35,7 +35,7 @@ pub async fn show(
     else {
         return Ok(expired());
     };
-    let Some(login) = session::login(&session).await? else {
+    let Some(login) = session::active_login(&state, &session).await? else {
         return Ok(expired());
     };
     let user = users::find(&state.db, &login.user_id).await?;
@@ -70,7 +70,7 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let params = match super::read_form(&session, &headers, &body).await? {
+    let params = match interaction::read_form(&session, &headers, &body).await? {
         Ok(params) => params,
         Err(page) => return Ok(*page),
     };
@@ -79,7 +79,7 @@ pub async fn submit(
     let Some(mut request) = session::load_pending(&session, &request_id, now).await? else {
         return Ok(expired());
     };
-    let Some(login) = session::login(&session).await? else {
+    let Some(login) = session::active_login(&state, &session).await? else {
         return Ok(expired());
     };
     match params.get("decision") {

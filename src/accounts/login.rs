@@ -6,7 +6,7 @@ use axum::response::Response;
 use tower_sessions::Session;
 
 use crate::error::AppError;
-use crate::oauth::interaction::session::{self, Login};
+use crate::oauth::interaction::session::{self, SignIn};
 use crate::oauth::interaction::{self, expired, AuthRequest};
 use crate::secrets::Secret;
 use crate::state::AppState;
@@ -75,7 +75,7 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let params = match super::read_form(&session, &headers, &body).await? {
+    let params = match interaction::read_form(&session, &headers, &body).await? {
         Ok(params) => params,
         Err(page) => return Ok(*page),
     };
@@ -120,13 +120,15 @@ pub async fn submit(
             .await;
         }
     };
-    session::set_login(
+    session::sign_in(
+        &state,
         &session,
-        Login {
+        SignIn {
             user_id: user.id.clone(),
             auth_time: now,
-            amr: "pwd".into(),
+            amr: "pwd",
             idp: None,
+            user_agent: session::user_agent(&headers),
         },
     )
     .await?;

@@ -12,7 +12,7 @@ use super::provider::{Callback, Reauthentication, UpstreamError};
 use super::upstream::{check_name, label, quirks};
 use crate::error::AppError;
 use crate::oauth::error::{ErrorCode, OAuthError};
-use crate::oauth::interaction::session::{self, Login};
+use crate::oauth::interaction::session::{self, user_agent, SignIn};
 use crate::oauth::interaction::{self, expired, login_url, request_id};
 use crate::oauth::params::Params;
 use crate::state::AppState;
@@ -121,6 +121,7 @@ pub async fn start(
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
+    headers: axum::http::HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
@@ -205,15 +206,17 @@ pub async fn callback(
     if mapping == Mapping::Provisioned {
         tracing::info!(upstream = %upstream.name, username = %user.username, "provisioned a user");
     }
-    session::set_login(
+    session::sign_in(
+        &state,
         &session,
-        Login {
+        SignIn {
             user_id: user.id,
             // The upstream's own time of authentication when it says (an upstream session may
             // be older than this callback), never later than now.
             auth_time: identity.auth_time.map_or(now, |t| t.min(now)),
-            amr: "fed".into(),
+            amr: "fed",
             idp: Some(upstream.issuer.clone()),
+            user_agent: user_agent(&headers),
         },
     )
     .await?;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod grants;
 pub mod interaction;
 pub mod introspect;
+pub mod logout;
 pub mod params;
 pub mod refresh_token_format;
 pub mod revoke;

@@ -78,6 +78,8 @@ pub struct IdTokenInput<'a> {
     pub amr: &'a str,
     pub idp: Option<&'a str>,
     pub access_token: &'a str,
+    /// The login session (OIDC Back-Channel Logout §2.1 `sid`).
+    pub sid: Option<&'a str>,
 }
 
 /// Signs an ID token (OIDC Core §2, §3.1.3.6) with the client's registered algorithm.
@@ -100,7 +102,39 @@ pub fn id_token(state: &AppState, input: &IdTokenInput<'_>, now: i64) -> Result<
     if let Some(idp) = input.idp {
         claims.insert("idp".into(), idp.into());
     }
+    if let Some(sid) = input.sid {
+        claims.insert("sid".into(), sid.into());
+    }
     jwt::sign(&state.keys, input.alg, "JWT", claims)
+}
+
+/// The event of a back-channel logout token (OIDC Back-Channel Logout 1.0 §2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// Signs a logout token (OIDC Back-Channel Logout 1.0 §2.4) for `client_id`: `typ`
+/// `logout+jwt`, `sub` and `sid`, the logout event, never a `nonce`; with the client's
+/// ID-token algorithm, as its ID tokens were.
+pub fn logout_token(
+    keys: &crate::jose::keys::Keys,
+    issuer: &str,
+    client_id: &str,
+    alg: SigningAlg,
+    user_id: &str,
+    sid: Option<&str>,
+    now: i64,
+) -> Result<String, JwtError> {
+    let mut claims = Map::new();
+    claims.insert("iss".into(), issuer.into());
+    claims.insert("aud".into(), client_id.into());
+    claims.insert("iat".into(), now.into());
+    claims.insert("exp".into(), (now + 120).into());
+    claims.insert("jti".into(), crate::secrets::random_token(16).into());
+    claims.insert("sub".into(), user_id.into());
+    if let Some(sid) = sid {
+        claims.insert("sid".into(), sid.into());
+    }
+    claims.insert("events".into(), json!({ BACKCHANNEL_LOGOUT_EVENT: {} }));
+    jwt::sign(keys, alg, "logout+jwt", claims)
 }
 
 /// The token endpoint's successful response (RFC 6749 §5.1).

@@ -27,6 +27,7 @@ pub async fn insert(db: &impl ConnectionTrait, code: Code) -> Result<(), DbErr> 
         expires_at: Set(code.expires_at),
         used_at: Set(None),
         family_id: Set(None),
+        sid: Set(code.sid),
     };
     Entity::insert(model).exec(db).await.map(|_| ())
 }
@@ -85,6 +86,7 @@ pub async fn redeem(
             idp: code.idp.clone(),
             expires_at: family_expires_at,
             idle_expires_at,
+            sid: code.sid.clone(),
         },
         now,
     )

@@ -21,6 +21,8 @@ pub struct NewFamily {
     pub idp: Option<String>,
     pub expires_at: i64,
     pub idle_expires_at: i64,
+    /// The login session it was issued in.
+    pub sid: Option<String>,
 }
 
 /// Stores a new family; its refresh token is generation 1.
@@ -39,6 +41,7 @@ pub async fn insert_family(db: &impl ConnectionTrait, f: NewFamily, now: i64) ->
         generation: Set(1),
         rotated_at: Set(None),
         idle_expires_at: Set(f.idle_expires_at),
+        sid: Set(f.sid),
     };
     token_families::Entity::insert(model)
         .exec(db)
@@ -150,4 +153,47 @@ pub async fn purge_expired(db: &impl ConnectionTrait, now: i64) -> Result<(), Db
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Logout (OIDC RP-Initiated Logout): revokes the families issued in login session `sid`,
+/// except those granted `offline_access`, which outlive the session by design. Returns how
+/// many it revoked.
+pub async fn revoke_for_session(
+    db: &impl ConnectionTrait,
+    sid: &str,
+    now: i64,
+) -> Result<u64, DbErr> {
+    let bound: Vec<String> = token_families::Entity::find()
+        .filter(token_families::Column::Sid.eq(sid))
+        .filter(token_families::Column::RevokedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|f| !f.scope.split(' ').any(|s| s == "offline_access"))
+        .map(|f| f.id)
+        .collect();
+    if bound.is_empty() {
+        return Ok(0);
+    }
+    Ok(token_families::Entity::update_many()
+        .col_expr(token_families::Column::RevokedAt, Expr::value(now))
+        .filter(token_families::Column::Id.is_in(bound))
+        .filter(token_families::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// The clients that received tokens in login session `sid` (the apps to notify of its end).
+pub async fn clients_in_session(db: &impl ConnectionTrait, sid: &str) -> Result<Vec<String>, DbErr> {
+    let mut clients: Vec<String> = token_families::Entity::find()
+        .filter(token_families::Column::Sid.eq(sid))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| f.client_id)
+        .collect();
+    clients.sort();
+    clients.dedup();
+    Ok(clients)
 }

@@ -7,6 +7,8 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod families;
+pub mod login_sessions;
+pub mod logout_deliveries;
 pub mod revocations;
 pub mod server_keys;
 pub mod sessions;

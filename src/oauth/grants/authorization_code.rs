@@ -99,6 +99,7 @@ pub async fn handle(
             amr: &code.amr,
             idp: code.idp.as_deref(),
             access_token: &access_token,
+            sid: code.sid.as_deref(),
         };
         Some(token_minting::id_token(state, &input, now).map_err(crate::error::AppError::from)?)
     } else {

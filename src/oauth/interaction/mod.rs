@@ -14,13 +14,15 @@ pub mod session;
 use serde::{Deserialize, Serialize};
 
 pub use decision::{decide, LoginState, Next};
-pub use respond::{expired, fail, proceed, redirect, redirect_error, request_id};
+pub use respond::{expired, fail, proceed, read_form, redirect, redirect_error, request_id};
 
 /// Route paths, defined once: the router mounts them and every redirect is built from them.
 pub mod paths {
     pub const AUTHORIZE: &str = "/authorize";
     pub const LOGIN: &str = "/login";
     pub const CONSENT: &str = "/consent";
+    /// OIDC RP-Initiated Logout 1.0 `end_session_endpoint`.
+    pub const LOGOUT: &str = "/logout";
     /// Starts a login at the upstream provider named in the path.
     pub const UPSTREAM_LOGIN: &str = "/login/upstream/{name}";
 }

@@ -1,6 +1,6 @@
 //! Carrying out a decision: the one place that reads the login state for [`decide`], parks
 //! a request for the login or consent page, issues the code, or sends an error back.
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
 
@@ -8,7 +8,7 @@ use super::session;
 use super::{consent_url, decide, login_url, AuthRequest, LoginState, Next};
 use crate::error::AppError;
 use crate::oauth::error::{append_query, error_redirect_url, OAuthError};
-use crate::oauth::params::Params;
+use crate::oauth::params::{is_form, Params};
 use crate::state::AppState;
 use crate::storage::{codes, users};
 use crate::types::Scopes;
@@ -30,7 +30,7 @@ pub async fn proceed(
             "The application that sent you here is no longer registered.",
         ));
     };
-    let login = session::login(session).await?;
+    let login = session::active_login(state, session).await?;
     let found = match &login {
         Some(login) => {
             users::find_with_consent(&state.db, &login.user_id, &client.client_id).await?
@@ -101,6 +101,7 @@ async fn issue_code(
             expires_at: now + state.settings.code_ttl,
             used_at: None,
             family_id: None,
+            sid: login.sid.clone(),
         },
     )
     .await?;
@@ -178,4 +179,28 @@ pub fn request_id(query: Option<String>) -> Option<String> {
         .ok()?
         .get("request_id")
         .map(str::to_string)
+}
+
+/// Reads a page's form POST: urlencoded, well-formed, and carrying this session's CSRF token.
+/// Anything else is the error page to show instead.
+pub async fn read_form(
+    session: &Session,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Result<Params, Box<Response>>, AppError> {
+    let Some(params) = is_form(headers).then(|| Params::parse(body).ok()).flatten() else {
+        return Ok(Err(Box::new(error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "The form could not be read.",
+        ))));
+    };
+    if !session::check_csrf(session, params.get("csrf_token")).await? {
+        return Ok(Err(Box::new(error_page(
+            StatusCode::FORBIDDEN,
+            "Your session has expired",
+            "The form was stale or came from another site. Go back to the application and try again.",
+        ))));
+    }
+    Ok(Ok(params))
 }

@@ -7,6 +7,8 @@ use tower_sessions::Session;
 
 use super::AuthRequest;
 use crate::error::AppError;
+use crate::state::AppState;
+use crate::storage::login_sessions;
 
 const LOGIN: &str = "login";
 const CSRF: &str = "csrf";
@@ -24,6 +26,76 @@ pub struct Login {
     pub amr: String,
     /// The upstream issuer, for federated logins.
     pub idp: Option<String>,
+    /// The login session (OIDC `sid`, see `storage::login_sessions`); None only in browser
+    /// sessions started before sessions had ids.
+    #[serde(default)]
+    pub sid: Option<String>,
+}
+
+/// A successful authentication, before it becomes a login session.
+pub struct SignIn {
+    pub user_id: String,
+    pub auth_time: i64,
+    pub amr: &'static str,
+    pub idp: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Starts a login session for `sign_in` and records it in this browser session under a fresh
+/// session id (no session fixation).
+pub async fn sign_in(
+    state: &AppState,
+    session: &Session,
+    sign_in: SignIn,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let sid = crate::secrets::random_token(16);
+    login_sessions::start(
+        &state.db,
+        login_sessions::NewLoginSession {
+            sid: sid.clone(),
+            user_id: sign_in.user_id.clone(),
+            auth_time: sign_in.auth_time,
+            ip: None,
+            user_agent: sign_in.user_agent.map(|ua| ua.chars().take(256).collect()),
+            expires_at: now + state.settings.session_seconds,
+        },
+        now,
+    )
+    .await?;
+    set_login(
+        session,
+        Login {
+            user_id: sign_in.user_id,
+            auth_time: sign_in.auth_time,
+            amr: sign_in.amr.into(),
+            idp: sign_in.idp,
+            sid: Some(sid),
+        },
+    )
+    .await
+}
+
+/// The browser's `User-Agent`, to show the user which sessions they have.
+pub fn user_agent(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The browser's login if its login session still counts (not logged out on any instance,
+/// not expired).
+pub async fn active_login(state: &AppState, session: &Session) -> Result<Option<Login>, AppError> {
+    let Some(login) = login(session).await? else {
+        return Ok(None);
+    };
+    match &login.sid {
+        Some(sid) if !login_sessions::is_active(&state.db, sid, state.clock.now()).await? => {
+            Ok(None)
+        }
+        _ => Ok(Some(login)),
+    }
 }
 
 pub async fn login(session: &Session) -> Result<Option<Login>, AppError> {
@@ -31,7 +103,7 @@ pub async fn login(session: &Session) -> Result<Option<Login>, AppError> {
 }
 
 /// Records a login under a fresh session id (no session fixation).
-pub async fn set_login(session: &Session, login: Login) -> Result<(), AppError> {
+async fn set_login(session: &Session, login: Login) -> Result<(), AppError> {
     session.cycle_id().await?;
     session.insert(LOGIN, login).await?;
     Ok(())

@@ -1,0 +1,150 @@
+//! The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0) and ending login
+//! sessions with back-channel notification (Back-Channel Logout 1.0).
+//!
+//! - `request`: what the app's logout request asks, checked;
+//! - `ending`: ending sessions (shared with the CLI and, later, the account page);
+//! - `backchannel`: the outbox deliveries.
+pub mod backchannel;
+pub mod ending;
+mod request;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use tower_sessions::Session;
+
+use crate::error::AppError;
+use crate::oauth::interaction::{self, session};
+use crate::oauth::params::{is_form, Params};
+use crate::state::AppState;
+use crate::storage::users;
+use crate::views::{error_page, page, LogoutPage, SignedOutPage};
+use request::LogoutRequest;
+
+/// §2: GET or POST. Our own confirmation form posts back here with `confirm` and the
+/// session's CSRF token.
+pub async fn handler(
+    State(state): State<AppState>,
+    session: Session,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let params = if method == Method::POST {
+        if !is_form(&headers) {
+            return Ok(invalid("The sign-out request must be sent as a form."));
+        }
+        Params::parse(&body)
+    } else {
+        Params::parse(query.as_deref().unwrap_or_default().as_bytes())
+    };
+    let params = match params {
+        Ok(params) => params,
+        Err(e) => return Ok(invalid(&e.description)),
+    };
+    let confirm = match (method == Method::POST, params.get("confirm")) {
+        (true, Some(answer)) => {
+            if !session::check_csrf(&session, params.get("csrf_token")).await? {
+                return Ok(error_page(
+                    StatusCode::FORBIDDEN,
+                    "Your session has expired",
+                    "The form was stale or came from another site. Nothing was changed.",
+                ));
+            }
+            Some(answer == "yes")
+        }
+        _ => None,
+    };
+    let login = session::active_login(&state, &session).await?;
+    let request = match request::check(&state, &params, login.as_ref()).await? {
+        Ok(request) => request,
+        Err(message) => return Ok(invalid(message)),
+    };
+    let Some(login) = login else {
+        // Nobody to sign out: the app's wish is already true.
+        session.flush().await?;
+        return Ok(finish(&request, "You are signed out", "You were not signed in."));
+    };
+    match confirm {
+        Some(false) => Ok(page(
+            StatusCode::OK,
+            &SignedOutPage {
+                title: "You are still signed in",
+                message: "Nothing was changed. You can close this page.",
+            },
+        )),
+        Some(true) => sign_out(&state, &session, &login, &request).await,
+        None if request.hint_names_this_login => {
+            sign_out(&state, &session, &login, &request).await
+        }
+        None => confirmation(&state, &session, &login, &request).await,
+    }
+}
+
+fn invalid(message: &str) -> Response {
+    error_page(StatusCode::BAD_REQUEST, "This sign-out request is not valid", message)
+}
+
+async fn sign_out(
+    state: &AppState,
+    session: &Session,
+    login: &session::Login,
+    request: &LogoutRequest,
+) -> Result<Response, AppError> {
+    if let Some(sid) = &login.sid {
+        let ctx = ending::Context {
+            db: &state.db,
+            keys: &state.keys,
+            issuer: state.settings.issuer_str(),
+            allow_private_callbacks: state.settings.allow_private_callbacks,
+        };
+        ending::end_session(&ctx, &login.user_id, sid, state.clock.now()).await?;
+    }
+    session.flush().await?;
+    Ok(finish(
+        request,
+        "You are signed out",
+        "Your session in this browser has ended, and the apps you used in it lost their access to your account. Apps you allowed to stay connected while you are away keep it.",
+    ))
+}
+
+/// §3: back to the app's registered `post_logout_redirect_uri` (with `state`), or a page.
+fn finish(request: &LogoutRequest, title: &str, message: &str) -> Response {
+    match &request.redirect_to {
+        Some(url) => interaction::redirect(url),
+        None => page(StatusCode::OK, &SignedOutPage { title, message }),
+    }
+}
+
+/// §2: without a hint that names this login, the user confirms (a CSRF-protected form that
+/// names the app).
+async fn confirmation(
+    state: &AppState,
+    session: &Session,
+    login: &session::Login,
+    request: &LogoutRequest,
+) -> Result<Response, AppError> {
+    let csrf = session::csrf_token(session).await?;
+    let user = users::find(&state.db, &login.user_id).await?;
+    let mut carried = Vec::new();
+    if let Some(client) = &request.client {
+        carried.push(("client_id", client.client_id.clone()));
+    }
+    if let Some(uri) = &request.post_logout_redirect_uri {
+        carried.push(("post_logout_redirect_uri", uri.clone()));
+    }
+    if let Some(s) = &request.state {
+        carried.push(("state", s.clone()));
+    }
+    Ok(page(
+        StatusCode::OK,
+        &LogoutPage {
+            client_name: request.client.as_ref().map(|c| c.name.as_str()),
+            username: user.as_ref().map(|u| u.username.as_str()),
+            csrf: &csrf,
+            carried,
+        },
+    ))
+}
