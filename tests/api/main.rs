@@ -4,6 +4,7 @@
 //! cookie-keeping user agent that fills the HTML forms.
 mod access_tokens;
 mod authorization_code;
+mod cli;
 mod federation;
 mod helpers;
 mod instances;
