@@ -17,6 +17,17 @@ pub enum FederationPolicy {
     Refuse,
 }
 
+/// Who may register a client at `/register` (RFC 7591).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RegistrationPolicy {
+    /// Only with an initial access token from `tessera registration-token create`.
+    Token,
+    /// Anyone may register.
+    Open,
+    /// No dynamic registration; the endpoint is not advertised.
+    Off,
+}
+
 /// Where Tessera keeps its state: what every command needs (the server and the CLI).
 #[derive(Clone, Debug, Args)]
 pub struct StoreSettings {
@@ -115,6 +126,9 @@ pub struct Settings {
     /// First login through an upstream provider for an unknown identity.
     #[arg(long, env = "TESSERA_FEDERATION_POLICY", default_value = "provision")]
     pub federation_policy: FederationPolicy,
+    /// Dynamic client registration at /register: token (an initial access token is required), open, or off.
+    #[arg(long, env = "TESSERA_REGISTRATION", default_value = "token")]
+    pub registration: RegistrationPolicy,
     /// Most argon2 hashes computed at once (default: number of cores).
     #[arg(long, env = "TESSERA_PASSWORD_CONCURRENCY")]
     pub password_concurrency: Option<usize>,

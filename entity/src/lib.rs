@@ -5,6 +5,7 @@ pub mod client_assertions;
 pub mod clients;
 pub mod consents;
 pub mod refresh_tokens;
+pub mod registration_tokens;
 pub mod revoked_tokens;
 pub mod server_keys;
 pub mod sessions;

@@ -1,10 +1,12 @@
-//! The command line: `serve` (the default), `migrate`, `user`, `client`, `upstream`. Every
+//! The command line: `serve` (the default), `migrate`, `user`, `client`, `upstream`,
+//! `registration-token`. Every
 //! command says what it did and what to do next; `--json` prints a machine-readable result
 //! (and errors as `{"error": ...}` on standard error). Each command takes only the settings
 //! it uses: the database and keys directory for all, the issuer where it prints URLs, and
 //! the server's settings for `serve` alone, so that a server setting cannot break `user list`.
 mod clients;
 mod output;
+mod registration_tokens;
 mod serve;
 mod upstreams;
 mod users;
@@ -49,6 +51,9 @@ pub enum Command {
     /// Manage upstream OpenID providers.
     #[command(subcommand)]
     Upstream(upstreams::UpstreamCommand),
+    /// Manage initial access tokens for dynamic client registration (RFC 7591).
+    #[command(subcommand)]
+    RegistrationToken(registration_tokens::RegistrationTokenCommand),
 }
 
 impl Cli {
@@ -114,6 +119,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => users::run(&store, json, command).await,
         Command::Client(command) => clients::run(&store, json, command).await,
         Command::Upstream(command) => upstreams::run(&store, json, command).await,
+        Command::RegistrationToken(command) => {
+            registration_tokens::run(&store, json, command).await
+        }
     }
 }
 

@@ -31,6 +31,23 @@ pub struct ClientMetadata {
     pub jwks: Option<String>,
     /// None: a random one.
     pub client_id: Option<String>,
+    /// The app's home page (https), linked on the consent page.
+    pub client_uri: Option<String>,
+    /// The app's logo (https).
+    pub logo_uri: Option<String>,
+    /// The app's privacy policy (https), linked on the consent page.
+    pub policy_uri: Option<String>,
+    /// The app's terms of service (https).
+    pub tos_uri: Option<String>,
+    /// Where RP-initiated logout may send the browser back to (exact, like redirect URIs).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where back-channel logout tokens are posted (https, or http on a loopback host).
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether logout tokens must carry `sid`.
+    pub backchannel_logout_session_required: bool,
+    /// Origins allowed to call the token endpoint from a browser (empty: the origins of
+    /// the redirect URIs).
+    pub allowed_cors_origins: Vec<String>,
 }
 
 impl Default for ClientMetadata {
@@ -45,6 +62,39 @@ impl Default for ClientMetadata {
             auth_method: None,
             jwks: None,
             client_id: None,
+            client_uri: None,
+            logo_uri: None,
+            policy_uri: None,
+            tos_uri: None,
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
+            allowed_cors_origins: vec![],
+        }
+    }
+}
+
+impl ClientMetadata {
+    /// What `client` was registered with, to change some of it (`tessera client update`).
+    pub fn from_client(client: &Client) -> ClientMetadata {
+        ClientMetadata {
+            name: client.name.clone(),
+            redirect_uris: client.redirect_uris.clone(),
+            public: client.public,
+            grant_types: client.grant_types.clone(),
+            scopes: client.scopes.iter().map(str::to_string).collect(),
+            id_token_alg: client.id_token_alg,
+            auth_method: Some(client.auth_method),
+            jwks: client.jwks.clone(),
+            client_id: Some(client.client_id.clone()),
+            client_uri: client.client_uri.clone(),
+            logo_uri: client.logo_uri.clone(),
+            policy_uri: client.policy_uri.clone(),
+            tos_uri: client.tos_uri.clone(),
+            post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: client.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: client.backchannel_logout_session_required,
+            allowed_cors_origins: client.allowed_cors_origins.clone(),
         }
     }
 }
@@ -65,12 +115,46 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
         auth_method,
         jwks,
         client_id,
+        client_uri,
+        logo_uri,
+        policy_uri,
+        tos_uri,
+        post_logout_redirect_uris,
+        backchannel_logout_uri,
+        backchannel_logout_session_required,
+        allowed_cors_origins,
     } = metadata;
     let name = name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    if name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(invalid(
-            "the client name must be 1-200 characters without control characters",
+            "the client name must be at most 200 characters without control characters",
         ));
+    }
+    for (field, value) in [
+        ("client_uri", &client_uri),
+        ("logo_uri", &logo_uri),
+        ("policy_uri", &policy_uri),
+        ("tos_uri", &tos_uri),
+    ] {
+        if let Some(value) = value {
+            check_https_url(field, value)?;
+        }
+    }
+    if post_logout_redirect_uris.len() > 32 {
+        return Err(invalid("at most 32 post_logout_redirect_uris"));
+    }
+    for uri in &post_logout_redirect_uris {
+        redirect_uri::check(uri).map_err(|e| invalid(format!("post_logout_redirect_uris: {e}")))?;
+    }
+    if let Some(uri) = &backchannel_logout_uri {
+        redirect_uri::check_web(uri)
+            .map_err(|e| invalid(format!("backchannel_logout_uri: {e}")))?;
+    }
+    if allowed_cors_origins.len() > 32 {
+        return Err(invalid("at most 32 allowed_cors_origins"));
+    }
+    for origin in &allowed_cors_origins {
+        check_origin(origin)?;
     }
     let mut grant_types = if grant_types.is_empty() {
         vec![
@@ -162,6 +246,11 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
             "the client_id must be 1-128 characters without spaces, not starting with -",
         ));
     }
+    let name = if name.is_empty() {
+        client_id.clone()
+    } else {
+        name
+    };
     Ok(Client {
         client_id,
         secret_hash: None,
@@ -173,7 +262,44 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
         id_token_alg,
         public,
         jwks,
+        client_uri,
+        logo_uri,
+        policy_uri,
+        tos_uri,
+        post_logout_redirect_uris,
+        backchannel_logout_uri,
+        backchannel_logout_session_required,
+        allowed_cors_origins,
+        registration_token_hash: None,
+        created_at: 0,
     })
+}
+
+/// A link shown to users (home page, logo, policy, terms): an absolute https URL.
+fn check_https_url(field: &str, value: &str) -> Result<(), ClientError> {
+    let ok = value.len() <= 2000
+        && url::Url::parse(value)
+            .is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!("{field} must be an https URL")))
+    }
+}
+
+/// A web origin (`scheme://host[:port]`, no path), https or http on a loopback host.
+fn check_origin(origin: &str) -> Result<(), ClientError> {
+    let refuse = || {
+        invalid(format!(
+            "allowed_cors_origins: {origin} is not an origin such as https://app.example.com"
+        ))
+    };
+    let url = url::Url::parse(origin).map_err(|_| refuse())?;
+    redirect_uri::check_web(origin).map_err(|_| refuse())?;
+    if url.origin().ascii_serialization() != origin.trim_end_matches('/') || url.path() != "/" {
+        return Err(refuse());
+    }
+    Ok(())
 }
 
 /// A random client_id that never starts with '-' (it must read as a value on any command line).
@@ -226,9 +352,45 @@ mod tests {
             ..web()
         }));
         assert!(metadata(ClientMetadata {
-            name: " ".into(),
+            name: "a\u{7}".into(),
             ..web()
         }));
+        assert!(metadata(ClientMetadata {
+            client_uri: Some("http://app.example.com".into()),
+            ..web()
+        }));
+        assert!(metadata(ClientMetadata {
+            policy_uri: Some("javascript:alert(1)".into()),
+            ..web()
+        }));
+        assert!(metadata(ClientMetadata {
+            post_logout_redirect_uris: vec!["https://a.example/#x".into()],
+            ..web()
+        }));
+        assert!(metadata(ClientMetadata {
+            backchannel_logout_uri: Some("http://a.example/bc".into()),
+            ..web()
+        }));
+        assert!(metadata(ClientMetadata {
+            allowed_cors_origins: vec!["https://a.example/path".into()],
+            ..web()
+        }));
+        let unnamed = validate(ClientMetadata {
+            name: " ".into(),
+            ..web()
+        })
+        .unwrap();
+        assert_eq!(
+            unnamed.name, unnamed.client_id,
+            "RFC 7591: client_name is optional"
+        );
+        assert!(validate(ClientMetadata {
+            allowed_cors_origins: vec!["https://a.example".into(), "http://localhost:3000".into()],
+            backchannel_logout_uri: Some("http://127.0.0.1:9/bc".into()),
+            client_uri: Some("https://a.example".into()),
+            ..web()
+        })
+        .is_ok());
         assert!(metadata(ClientMetadata {
             grant_types: vec!["implicit".into()],
             ..web()

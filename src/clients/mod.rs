@@ -2,8 +2,12 @@
 //! the tests and (later) the RFC 7591 endpoint; no clap, no axum here.
 pub mod metadata;
 pub mod redirect_uri;
+pub mod registration;
+pub mod rfc7591;
 
 pub use metadata::{validate, ClientMetadata};
+
+use sea_orm::ConnectionTrait;
 
 use crate::secrets::{client_secret_hash, random_token};
 use crate::storage::{self, clients::Client};
@@ -20,6 +24,8 @@ pub enum ClientError {
     /// The requested client_id is taken.
     #[error("a client with id {0} already exists")]
     ClientIdTaken(String),
+    #[error("no client with id {0}")]
+    NotFound(String),
     #[error("storage: {0}")]
     Storage(#[from] sea_orm::DbErr),
 }
@@ -29,9 +35,9 @@ impl ClientError {
     pub fn rfc7591_code(&self) -> Option<&'static str> {
         match self {
             ClientError::InvalidRedirectUri(_) => Some("invalid_redirect_uri"),
-            ClientError::InvalidMetadata(_) | ClientError::ClientIdTaken(_) => {
-                Some("invalid_client_metadata")
-            }
+            ClientError::InvalidMetadata(_)
+            | ClientError::ClientIdTaken(_)
+            | ClientError::NotFound(_) => Some("invalid_client_metadata"),
             ClientError::Storage(_) => None,
         }
     }
@@ -47,12 +53,22 @@ fn new_secret(client: &mut Client, pepper: &[u8]) -> Option<String> {
 /// Validates and stores a client. Returns it with its secret, if it authenticates with one:
 /// the only time the secret exists outside the caller (only its HMAC is stored).
 pub async fn register(
-    db: &storage::Db,
+    db: &impl ConnectionTrait,
     pepper: &[u8],
     metadata: ClientMetadata,
     now: i64,
 ) -> Result<(Client, Option<String>), ClientError> {
-    let mut client = validate(metadata)?;
+    store_new(db, pepper, validate(metadata)?, now).await
+}
+
+/// Stores a client that [`validate`] returned (the caller may have added its registration
+/// access token hash), with a new secret if it authenticates with one.
+pub async fn store_new(
+    db: &impl ConnectionTrait,
+    pepper: &[u8],
+    mut client: Client,
+    now: i64,
+) -> Result<(Client, Option<String>), ClientError> {
     if storage::clients::find(db, &client.client_id)
         .await?
         .is_some()
@@ -60,6 +76,7 @@ pub async fn register(
         return Err(ClientError::ClientIdTaken(client.client_id));
     }
     let secret = new_secret(&mut client, pepper);
+    client.created_at = now;
     // A concurrent registration of the same client_id loses on the primary key.
     storage::clients::insert(db, &client, now)
         .await
@@ -69,5 +86,35 @@ pub async fn register(
             }
             _ => ClientError::Storage(e),
         })?;
+    Ok((client, secret))
+}
+
+/// Replaces a client's metadata (RFC 7592 §2.2, `tessera client update`), validated like a
+/// registration. Its secret stays unless it starts authenticating with one (then a new one
+/// is returned); its registration access token and creation time stay.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    pepper: &[u8],
+    client_id: &str,
+    mut metadata: ClientMetadata,
+    now: i64,
+) -> Result<(Client, Option<String>), ClientError> {
+    let Some(old) = storage::clients::find(db, client_id).await? else {
+        return Err(ClientError::NotFound(client_id.to_string()));
+    };
+    metadata.client_id = Some(client_id.to_string());
+    let mut client = validate(metadata)?;
+    client.registration_token_hash = old.registration_token_hash;
+    client.created_at = old.created_at;
+    let secret = match (&old.secret_hash, client.auth_method.uses_secret()) {
+        (Some(hash), true) => {
+            client.secret_hash = Some(hash.clone());
+            None
+        }
+        _ => new_secret(&mut client, pepper),
+    };
+    if !storage::clients::replace(db, &client, now).await? {
+        return Err(ClientError::NotFound(client_id.to_string()));
+    }
     Ok((client, secret))
 }

@@ -49,6 +49,18 @@ pub fn check(value: &str) -> Result<(), String> {
     }
 }
 
+/// A URL Tessera itself calls or that a browser origin is (back-channel logout, CORS
+/// origins): https, or http on a loopback host; no fragment, wildcard or credentials.
+pub fn check_web(value: &str) -> Result<(), String> {
+    check(value)?;
+    match url::Url::parse(value) {
+        Ok(url) if url.scheme() == "https" || url.scheme() == "http" => Ok(()),
+        _ => Err(format!(
+            "{value} must be an https URL (http only on a loopback host)"
+        )),
+    }
+}
+
 /// `localhost`, or a literal address in `127.0.0.0/8` or `::1`.
 fn is_loopback_host(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")

@@ -8,6 +8,7 @@ pub mod grants;
 pub mod introspect;
 pub mod params;
 pub mod refresh_tokens;
+pub mod register;
 pub mod revoke;
 pub mod token;
 pub mod tokens;

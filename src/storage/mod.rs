@@ -7,6 +7,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod families;
+pub mod registration_tokens;
 pub mod revocations;
 pub mod server_keys;
 pub mod sessions;

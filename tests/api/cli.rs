@@ -20,6 +20,14 @@ impl Operator {
         Operator { dir, database_url }
     }
 
+    /// The operator of a running test server (its database).
+    fn of(app: &crate::helpers::TestApp) -> Operator {
+        Operator {
+            dir: tempfile::tempdir().unwrap(),
+            database_url: app.settings.database_url.clone(),
+        }
+    }
+
     fn run_with(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
             .args(args)
@@ -290,4 +298,182 @@ async fn migrate_says_what_it_did_in_json_too() {
     assert!(output.status.success(), "{}", stderr(&output));
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["migrated"], true);
+}
+
+fn json_ok(output: &Output) -> Value {
+    assert!(output.status.success(), "{}", stderr(output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+// The CLI runs as a blocking child process: the server needs its own worker threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_tokens_from_the_cli_allow_registrations_until_revoked() {
+    let app = crate::helpers::spawn_app().await;
+    let op = Operator::of(&app);
+    let created = json_ok(&op.run(&[
+        "registration-token",
+        "create",
+        "--uses",
+        "2",
+        "--expires-in",
+        "600",
+        "--json",
+    ]));
+    let token = created["token"].as_str().unwrap();
+    assert!(created["expires_at"].as_i64().unwrap() > 0);
+    let second = json_ok(&op.run(&["registration-token", "create", "--json"]));
+
+    let register = |token: String| {
+        let url = app.url("/register");
+        async move {
+            crate::helpers::http()
+                .post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({"redirect_uris": [crate::helpers::REDIRECT_URI]}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        register(token.to_string()).await,
+        reqwest::StatusCode::CREATED
+    );
+
+    let listed = stdout(&op.run(&["registration-token", "list"]));
+    let header: Vec<&str> = listed.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["ID", "USES_LEFT", "EXPIRES_AT", "STATE"]);
+    assert!(!listed.contains(token), "the token itself is never listed");
+    let listed = json_ok(&op.run(&["registration-token", "list", "--json"]));
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == created["id"])
+        .unwrap();
+    assert_eq!(entry["uses_left"], 1);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+
+    let id = created["id"].as_str().unwrap();
+    let revoked = json_ok(&op.run(&["registration-token", "revoke", "--id", id, "--json"]));
+    assert_eq!(revoked["revoked"], true);
+    assert_eq!(
+        register(token.to_string()).await,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        register(second["token"].as_str().unwrap().to_string()).await,
+        reqwest::StatusCode::CREATED
+    );
+    let output = op.run(&["registration-token", "revoke", "--id", id, "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn client_show_and_update_change_what_add_registered() {
+    let op = Operator::new().await;
+    let added = json_ok(&op.run(&[
+        "client",
+        "add",
+        "--name",
+        "Shop",
+        "--redirect-uri",
+        "https://shop.example.com/cb",
+        "--client-uri",
+        "https://shop.example.com",
+        "--policy-uri",
+        "https://shop.example.com/privacy",
+        "--logo-uri",
+        "https://shop.example.com/logo.png",
+        "--post-logout-redirect-uri",
+        "https://shop.example.com/bye",
+        "--backchannel-logout-uri",
+        "https://shop.example.com/bc",
+        "--web-origin",
+        "https://shop.example.com",
+        "--json",
+    ]));
+    let id = added["client_id"].as_str().unwrap();
+    assert_eq!(added["client_uri"], "https://shop.example.com");
+    assert_eq!(
+        added["post_logout_redirect_uris"][0],
+        "https://shop.example.com/bye"
+    );
+
+    let shown = json_ok(&op.run(&["client", "show", "--client-id", id, "--json"]));
+    assert_eq!(shown["policy_uri"], "https://shop.example.com/privacy");
+    assert_eq!(
+        shown["backchannel_logout_uri"],
+        "https://shop.example.com/bc"
+    );
+    assert_eq!(shown["allowed_cors_origins"][0], "https://shop.example.com");
+    assert!(shown.get("client_secret").is_none());
+    let text = stdout(&op.run(&["client", "show", "--client-id", id]));
+    assert!(
+        text.contains("logo_uri: https://shop.example.com/logo.png"),
+        "{text}"
+    );
+
+    // Only the flags given change.
+    let updated = json_ok(&op.run(&[
+        "client",
+        "update",
+        "--client-id",
+        id,
+        "--name",
+        "Shop 2",
+        "--redirect-uri",
+        "https://shop.example.com/new",
+        "--tos-uri",
+        "https://shop.example.com/tos",
+        "--json",
+    ]));
+    assert_eq!(updated["client_name"], "Shop 2");
+    assert_eq!(
+        updated["redirect_uris"],
+        serde_json::json!(["https://shop.example.com/new"])
+    );
+    assert_eq!(updated["tos_uri"], "https://shop.example.com/tos");
+    assert_eq!(updated["client_uri"], "https://shop.example.com", "kept");
+    assert!(updated.get("client_secret").is_none(), "the secret is kept");
+
+    // Updates are validated like registrations.
+    let output = op.run(&[
+        "client",
+        "update",
+        "--client-id",
+        id,
+        "--redirect-uri",
+        "http://shop.example.com/cb",
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let output = op.run(&[
+        "client",
+        "update",
+        "--client-id",
+        id,
+        "--client-uri",
+        "http://shop.example.com",
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("https"), "{}", stderr(&output));
+    let output = op.run(&["client", "show", "--client-id", "nobody", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+
+    // Becoming public drops the secret; going back issues a new one.
+    let public = json_ok(&op.run(&["client", "update", "--client-id", id, "--public", "--json"]));
+    assert_eq!(public["token_endpoint_auth_method"], "none");
+    let back = json_ok(&op.run(&[
+        "client",
+        "update",
+        "--client-id",
+        id,
+        "--auth-method",
+        "client_secret_basic",
+        "--json",
+    ]));
+    assert!(back["client_secret"].as_str().is_some());
 }

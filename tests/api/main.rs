@@ -9,4 +9,5 @@ mod federation;
 mod helpers;
 mod instances;
 mod malformed;
+mod registration;
 mod tokens;
