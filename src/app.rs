@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(introspect::PATH, axum::routing::post(introspect::handler))
         .route(revoke::PATH, axum::routing::post(revoke::handler))
+        .merge(crate::oauth::register::routes())
         .route("/assets/tessera.css", get(stylesheet))
         .route("/healthz", get(|| async { "ok" }));
 

@@ -17,103 +17,120 @@ pub enum FederationPolicy {
     Refuse,
 }
 
-/// Every setting, shared by the server and the CLI.
+/// Who may register a client at `/register` (RFC 7591).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RegistrationPolicy {
+    /// Only with an initial access token from `tessera registration-token create`.
+    Token,
+    /// Anyone may register.
+    Open,
+    /// No dynamic registration; the endpoint is not advertised.
+    Off,
+}
+
+/// Where Tessera keeps its state: what every command needs (the server and the CLI).
 #[derive(Clone, Debug, Args)]
-pub struct Settings {
-    /// Public issuer URL; must be https unless its host is loopback.
-    #[arg(
-        long,
-        env = "TESSERA_ISSUER",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    pub issuer: Url,
-    /// Address the server listens on.
-    #[arg(
-        long,
-        env = "TESSERA_LISTEN",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
-    pub listen: SocketAddr,
+pub struct StoreSettings {
     /// Database URL: sqlite://FILE (created if missing) or postgres://...
     #[arg(
         long,
         env = "TESSERA_DATABASE_URL",
         default_value = "sqlite://tessera.db",
-        global = true
+        global = true,
+        help_heading = "Shared options"
     )]
     pub database_url: String,
     /// Directory holding the signing keys (generated on first start).
-    #[arg(long, env = "TESSERA_KEYS_DIR", default_value = "keys", global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_KEYS_DIR",
+        default_value = "keys",
+        global = true,
+        help_heading = "Shared options"
+    )]
+    pub keys_dir: std::path::PathBuf,
+}
+
+/// The issuer of a server run without settings.
+pub const DEFAULT_ISSUER: &str = "http://127.0.0.1:8080";
+
+/// Tessera's public issuer, for a command that prints URLs (the server has its own copy in
+/// [`Settings`]).
+#[derive(Clone, Debug, Args)]
+pub struct IssuerSettings {
+    /// Tessera's public issuer URL, used in the URLs this command prints.
+    #[arg(long, env = "TESSERA_ISSUER", default_value = DEFAULT_ISSUER)]
+    pub issuer: Url,
+}
+
+impl IssuerSettings {
+    /// The issuer as it appears in `iss`: no trailing slash.
+    pub fn issuer_str(&self) -> String {
+        self.issuer.as_str().trim_end_matches('/').to_string()
+    }
+}
+
+/// The server's settings: one typed tree, built by `tessera serve` from its flags (with
+/// `TESSERA_*` environment fallbacks) and the [`StoreSettings`] every command shares.
+#[derive(Clone, Debug, Args)]
+pub struct Settings {
+    /// Public issuer URL; must be https unless its host is loopback.
+    #[arg(long, env = "TESSERA_ISSUER", default_value = DEFAULT_ISSUER)]
+    pub issuer: Url,
+    /// Address the server listens on.
+    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// From [`StoreSettings`], shared by every command.
+    #[arg(skip)]
+    pub database_url: String,
+    /// From [`StoreSettings`], shared by every command.
+    #[arg(skip)]
     pub keys_dir: std::path::PathBuf,
     /// Database connection pool size (default: 4 × cores, at least 8).
-    #[arg(long, env = "TESSERA_DB_POOL_SIZE", global = true)]
+    #[arg(long, env = "TESSERA_DB_POOL_SIZE")]
     pub db_pool_size: Option<u32>,
     /// Algorithm of JWT access tokens.
-    #[arg(
-        long,
-        env = "TESSERA_ACCESS_TOKEN_ALG",
-        default_value = "ES256",
-        global = true
-    )]
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_ALG", default_value = "ES256")]
     pub access_token_alg: SigningAlg,
     /// Access-token lifetime in seconds.
-    #[arg(
-        long,
-        env = "TESSERA_ACCESS_TOKEN_TTL",
-        default_value_t = 600,
-        global = true
-    )]
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", default_value_t = 600)]
     pub access_token_ttl: i64,
     /// `aud` of access tokens requested without `resource` (default: the issuer).
-    #[arg(long, env = "TESSERA_ACCESS_TOKEN_AUDIENCE", global = true)]
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_AUDIENCE")]
     pub access_token_audience: Option<String>,
     /// Resource indicators (RFC 8707) clients may request, comma-separated.
-    #[arg(long, env = "TESSERA_RESOURCES", value_delimiter = ',', global = true)]
+    #[arg(long, env = "TESSERA_RESOURCES", value_delimiter = ',')]
     pub resources: Vec<String>,
     /// ID-token lifetime in seconds.
-    #[arg(
-        long,
-        env = "TESSERA_ID_TOKEN_TTL",
-        default_value_t = 3600,
-        global = true
-    )]
+    #[arg(long, env = "TESSERA_ID_TOKEN_TTL", default_value_t = 3600)]
     pub id_token_ttl: i64,
     /// Authorization-code lifetime in seconds (at most 60).
-    #[arg(long, env = "TESSERA_CODE_TTL", default_value_t = 60, global = true)]
+    #[arg(long, env = "TESSERA_CODE_TTL", default_value_t = 60)]
     pub code_ttl: i64,
     /// Refresh-token idle lifetime in seconds.
-    #[arg(long, env = "TESSERA_REFRESH_IDLE_SECONDS", default_value_t = 14 * 24 * 3600, global = true)]
+    #[arg(long, env = "TESSERA_REFRESH_IDLE_SECONDS", default_value_t = 14 * 24 * 3600)]
     pub refresh_idle_seconds: i64,
     /// Refresh-token family absolute lifetime in seconds (with `offline_access`).
-    #[arg(long, env = "TESSERA_REFRESH_ABSOLUTE_SECONDS", default_value_t = 90 * 24 * 3600, global = true)]
+    #[arg(long, env = "TESSERA_REFRESH_ABSOLUTE_SECONDS", default_value_t = 90 * 24 * 3600)]
     pub refresh_absolute_seconds: i64,
     /// Window in which the same client may re-use a just-rotated refresh token (0 = strict).
-    #[arg(
-        long,
-        env = "TESSERA_REFRESH_GRACE_SECONDS",
-        default_value_t = 0,
-        global = true
-    )]
+    #[arg(long, env = "TESSERA_REFRESH_GRACE_SECONDS", default_value_t = 0)]
     pub refresh_grace_seconds: i64,
     /// Browser session lifetime in seconds (also the absolute lifetime of refresh tokens
     /// issued without `offline_access`).
-    #[arg(long, env = "TESSERA_SESSION_SECONDS", default_value_t = 8 * 3600, global = true)]
+    #[arg(long, env = "TESSERA_SESSION_SECONDS", default_value_t = 8 * 3600)]
     pub session_seconds: i64,
     /// Show the local password form on the login page.
-    #[arg(long, env = "TESSERA_PASSWORD_LOGIN", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    #[arg(long, env = "TESSERA_PASSWORD_LOGIN", default_value_t = true, action = clap::ArgAction::Set)]
     pub password_login: bool,
     /// First login through an upstream provider for an unknown identity.
-    #[arg(
-        long,
-        env = "TESSERA_FEDERATION_POLICY",
-        default_value = "provision",
-        global = true
-    )]
+    #[arg(long, env = "TESSERA_FEDERATION_POLICY", default_value = "provision")]
     pub federation_policy: FederationPolicy,
+    /// Dynamic client registration at /register: token (an initial access token is required), open, or off.
+    #[arg(long, env = "TESSERA_REGISTRATION", default_value = "token")]
+    pub registration: RegistrationPolicy,
     /// Most argon2 hashes computed at once (default: number of cores).
-    #[arg(long, env = "TESSERA_PASSWORD_CONCURRENCY", global = true)]
+    #[arg(long, env = "TESSERA_PASSWORD_CONCURRENCY")]
     pub password_concurrency: Option<usize>,
     /// Let back-channel logout and other callbacks reach loopback and private addresses
     /// (tests, on-premise deployments); refused by default against request forgery.

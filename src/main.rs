@@ -1,4 +1,4 @@
-use clap::Parser;
+use tessera::cli;
 
 /// mimalloc returns large freed blocks (argon2's 19 MiB per hash) to the system instead of
 /// keeping them in per-thread arenas, and is faster for our many small allocations. Built
@@ -16,12 +16,10 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = tessera::cli::Cli::parse();
-    match tessera::cli::run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json = cli::wants_json(&argv);
+    match cli::Cli::parse_args(argv) {
+        Ok(parsed) => cli::exit_with(cli::run(parsed).await, json),
+        Err(error) => cli::usage_error(error, json),
     }
 }

@@ -17,6 +17,19 @@ pub struct Model {
     pub public: bool,
     /// Client's public keys (JWKS JSON) for private_key_jwt.
     pub jwks: Option<String>,
+    /// Home page of the app (https), shown on the consent page.
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+    /// Space-separated, exact.
+    pub post_logout_redirect_uris: String,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
+    /// Space-separated origins; empty: the origins of the redirect URIs.
+    pub allowed_cors_origins: String,
+    /// SHA-256 of the RFC 7592 registration access token; `None` for clients added by the CLI.
+    pub registration_token_hash: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

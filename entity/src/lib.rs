@@ -7,6 +7,7 @@ pub mod consents;
 pub mod login_sessions;
 pub mod logout_deliveries;
 pub mod refresh_tokens;
+pub mod registration_tokens;
 pub mod revoked_tokens;
 pub mod server_keys;
 pub mod sessions;

@@ -5,9 +5,8 @@
 //! - `upstream`: providers as data (presets, validation, quirks);
 //! - `provider`: discovery cache, authorization URL, code exchange, ID-token checks;
 //! - `accounts`: which local user an upstream identity is (link, provision, refuse);
-//! - `handlers`: the two browser endpoints; `cli`: `tessera upstream ...`.
+//! - `handlers`: the two browser endpoints (the CLI is in `crate::cli::upstreams`).
 pub mod accounts;
-pub mod cli;
 pub mod handlers;
 pub mod provider;
 pub mod upstream;

@@ -63,6 +63,9 @@ impl Documents {
             "claim_types_supported": ["normal"],
             "ui_locales_supported": ["en"],
         });
+        if settings.registration != crate::config::RegistrationPolicy::Off {
+            doc["registration_endpoint"] = json!(e(super::register::PATH));
+        }
         let openid = Bytes::from(doc.to_string());
         if let Some(map) = doc.as_object_mut() {
             // RFC 8414 has no subject-type member; the rest is shared.

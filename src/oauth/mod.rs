@@ -10,6 +10,7 @@ pub mod introspect;
 pub mod logout;
 pub mod params;
 pub mod refresh_token_format;
+pub mod register;
 pub mod revoke;
 pub mod token_endpoint;
 pub mod token_minting;

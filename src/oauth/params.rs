@@ -155,15 +155,3 @@ impl CodeVerifier {
         crate::secrets::constant_time_eq(&computed, challenge)
     }
 }
-
-/// A redirect URI fit for registration: absolute, no fragment (RFC 6749 §3.1.2).
-pub fn validate_redirect_uri(value: &str) -> Result<(), String> {
-    let url = url::Url::parse(value).map_err(|e| format!("{value} is not an absolute URI: {e}"))?;
-    if url.fragment().is_some() {
-        return Err(format!("{value} must not contain a fragment"));
-    }
-    if url.cannot_be_a_base() && url.scheme() != "urn" {
-        return Err(format!("{value} is not a usable redirect URI"));
-    }
-    Ok(())
-}

@@ -20,6 +20,19 @@ pub struct Client {
     pub id_token_alg: SigningAlg,
     pub public: bool,
     pub jwks: Option<String>,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
+    /// Empty: the origins of the redirect URIs.
+    pub allowed_cors_origins: Vec<String>,
+    /// SHA-256 of the RFC 7592 registration access token, for clients registered over HTTP.
+    pub registration_token_hash: Option<String>,
+    /// When the client was registered (RFC 7591 `client_id_issued_at`).
+    pub created_at: i64,
 }
 
 impl Client {
@@ -43,12 +56,23 @@ impl From<clients::Model> for Client {
             name: m.name,
             public: m.public,
             jwks: m.jwks,
+            client_uri: m.client_uri,
+            logo_uri: m.logo_uri,
+            policy_uri: m.policy_uri,
+            tos_uri: m.tos_uri,
+            post_logout_redirect_uris: split(&m.post_logout_redirect_uris),
+            backchannel_logout_uri: m.backchannel_logout_uri,
+            backchannel_logout_session_required: m.backchannel_logout_session_required,
+            allowed_cors_origins: split(&m.allowed_cors_origins),
+            registration_token_hash: m.registration_token_hash,
+            created_at: m.created_at,
         }
     }
 }
 
-pub async fn insert(db: &impl ConnectionTrait, client: &Client, now: i64) -> Result<(), DbErr> {
-    let model = ActiveModel {
+/// Every column of a client but its timestamps.
+fn active_model(client: &Client) -> ActiveModel {
+    ActiveModel {
         client_id: Set(client.client_id.clone()),
         secret_hash: Set(client.secret_hash.clone()),
         name: Set(client.name.clone()),
@@ -59,10 +83,39 @@ pub async fn insert(db: &impl ConnectionTrait, client: &Client, now: i64) -> Res
         id_token_signed_response_alg: Set(client.id_token_alg.as_str().into()),
         public: Set(client.public),
         jwks: Set(client.jwks.clone()),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
+        client_uri: Set(client.client_uri.clone()),
+        logo_uri: Set(client.logo_uri.clone()),
+        policy_uri: Set(client.policy_uri.clone()),
+        tos_uri: Set(client.tos_uri.clone()),
+        post_logout_redirect_uris: Set(join(&client.post_logout_redirect_uris)),
+        backchannel_logout_uri: Set(client.backchannel_logout_uri.clone()),
+        backchannel_logout_session_required: Set(client.backchannel_logout_session_required),
+        allowed_cors_origins: Set(join(&client.allowed_cors_origins)),
+        registration_token_hash: Set(client.registration_token_hash.clone()),
+        created_at: sea_orm::ActiveValue::NotSet,
+        updated_at: sea_orm::ActiveValue::NotSet,
+    }
+}
+
+pub async fn insert(db: &impl ConnectionTrait, client: &Client, now: i64) -> Result<(), DbErr> {
+    let mut model = active_model(client);
+    model.created_at = Set(now);
+    model.updated_at = Set(now);
     Entity::insert(model).exec(db).await.map(|_| ())
+}
+
+/// Replaces every field of an existing client (keeping when it was created), and tells
+/// every instance to drop its cached copy. False if there is no such client.
+pub async fn replace(db: &impl ConnectionTrait, client: &Client, now: i64) -> Result<bool, DbErr> {
+    let mut model = active_model(client);
+    model.updated_at = Set(now);
+    let result = Entity::update_many()
+        .set(model)
+        .filter(Column::ClientId.eq(client.client_id.as_str()))
+        .exec(db)
+        .await?;
+    super::versions::bump(db, super::versions::CLIENTS, now).await?;
+    Ok(result.rows_affected == 1)
 }
 
 /// Reads the client on every call: a client changed through the CLI takes effect at once.

@@ -9,7 +9,7 @@ use tessera::types::AuthMethod;
 use crate::helpers::*;
 use crate::tokens::{code_flow_tokens, introspect};
 
-fn cc_spec(method: AuthMethod) -> tessera::cli::ClientSpec {
+fn cc_spec(method: AuthMethod) -> tessera::clients::ClientMetadata {
     let mut s = spec("Machine");
     s.redirect_uris = vec![];
     s.grant_types = vec!["client_credentials".into()];

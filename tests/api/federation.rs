@@ -62,7 +62,7 @@ async fn spawn_upstream(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 /// What we register at the upstream: a confidential client sending codes to our callback.
-fn upstream_client_spec(down: &TestApp) -> tessera::cli::ClientSpec {
+fn upstream_client_spec(down: &TestApp) -> tessera::clients::ClientMetadata {
     let mut s = spec("Tessera downstream");
     s.redirect_uris = vec![format!("{}{CALLBACK_PATH}", down.base)];
     s

@@ -2,14 +2,13 @@
 //! `spawn_app` and the test user agent.
 use std::sync::Arc;
 
-use clap::Parser;
 use openidconnect::core::{CoreClient, CoreProviderMetadata};
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, RedirectUrl};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
-use tessera::cli::{register_client, ClientSpec};
+use tessera::clients::{register, ClientMetadata};
 use tessera::clock::{Clock, FixedClock, SystemClock};
 use tessera::config::Settings;
 use tessera::state::AppState;
@@ -39,9 +38,10 @@ pub struct TestApp {
 
 /// Settings as the CLI would build them with no flags, with the database and keys in `dir`.
 pub async fn test_settings(dir: &std::path::Path, port: u16) -> Settings {
-    let mut settings = tessera::cli::Cli::try_parse_from(["tessera"])
+    let mut settings = tessera::cli::Cli::parse_args(["tessera"])
         .unwrap()
-        .settings;
+        .server_settings()
+        .unwrap();
     settings.issuer = format!("http://127.0.0.1:{port}").parse().unwrap();
     settings.listen = format!("127.0.0.1:{port}").parse().unwrap();
     settings.keys_dir = dir.join("keys");
@@ -127,17 +127,13 @@ pub struct Registered {
 }
 
 /// What most tests register: a confidential code + refresh client.
-pub fn spec(name: &str) -> ClientSpec {
-    ClientSpec {
+pub fn spec(name: &str) -> ClientMetadata {
+    ClientMetadata {
         name: name.into(),
         redirect_uris: vec![REDIRECT_URI.into()],
-        public: false,
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        scopes: vec![],
         id_token_alg: SigningAlg::Rs256,
-        auth_method: None,
-        jwks: None,
-        client_id: None,
+        ..ClientMetadata::default()
     }
 }
 
@@ -161,8 +157,8 @@ impl TestApp {
         .unwrap()
     }
 
-    pub async fn add_client(&self, spec: ClientSpec) -> Registered {
-        let (client, secret) = register_client(
+    pub async fn add_client(&self, spec: ClientMetadata) -> Registered {
+        let (client, secret) = register(
             &self.state.db,
             &self.state.keys.client_secret_pepper,
             spec,

@@ -4,10 +4,12 @@
 //! cookie-keeping user agent that fills the HTML forms.
 mod access_tokens;
 mod authorization_code;
+mod cli;
 mod federation;
 mod helpers;
 mod instances;
 mod logs;
 mod malformed;
+mod registration;
 mod tokens;
 mod tracing;

@@ -1,0 +1,55 @@
+//! `tessera serve` (the default) and `tessera migrate`.
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::output::{open, print};
+use crate::clock::SystemClock;
+use crate::config::{Settings, StoreSettings};
+use crate::server::redact_url;
+use crate::storage::{self, users};
+
+pub async fn serve(settings: Settings, json: bool) -> anyhow::Result<()> {
+    let listen = settings.listen;
+    let issuer = settings.issuer_str();
+    let state = crate::server::build_state(settings, Arc::new(SystemClock)).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(%issuer, %listen, "Tessera is serving");
+    let discovery = format!("{issuer}/.well-known/openid-configuration");
+    let empty = users::list(&state.db).await?.is_empty()
+        || storage::clients::list(&state.db).await?.is_empty();
+    if json {
+        eprintln!(
+            "{}",
+            json!({"listening": listen.to_string(), "issuer": issuer, "discovery": discovery})
+        );
+    } else {
+        eprintln!(
+            "Tessera {} listening on http://{listen} (issuer {issuer})",
+            env!("CARGO_PKG_VERSION")
+        );
+        eprintln!("Discovery: {discovery}");
+        if empty {
+            eprintln!("The database has no users or no clients yet. Create them with:");
+            eprintln!("  echo 'a-strong-password' | tessera user add --username alice --email alice@example.com --password-stdin");
+            eprintln!("  tessera client add --name 'My app' --redirect-uri http://127.0.0.1:3000/callback --json");
+        }
+    }
+    crate::server::serve(state, listener)
+        .await
+        .context("server failed")
+}
+
+pub async fn migrate(store: &StoreSettings, json: bool) -> anyhow::Result<()> {
+    drop(open(store).await?);
+    let database = redact_url(&store.database_url);
+    print(
+        json,
+        json!({"database": database, "migrated": true}),
+        &format!("Database {database} is up to date."),
+    );
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! `tessera user add | list | disable | enable | set-password`.
+use std::io::Read;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::output::{open, print, Table};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{IssuerSettings, StoreSettings};
+use crate::secrets::Secret;
+use crate::storage::{self, users};
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add(AddArgs),
+    /// List users.
+    List,
+    /// Disable a user: logins fail and their tokens stop working at once.
+    Disable {
+        /// The user's username.
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// The user's username.
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a user's password, read from standard input.
+    SetPassword {
+        /// The user's username.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    /// Sign-in name: 1-128 characters without spaces.
+    #[arg(long)]
+    username: String,
+    /// Email address (the `email` claim).
+    #[arg(long)]
+    email: Option<String>,
+    /// Mark the email address as verified (`email_verified: true`).
+    #[arg(long)]
+    email_verified: bool,
+    /// Display name (the `name` claim).
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    issuer: IssuerSettings,
+}
+
+#[derive(Args)]
+pub struct PasswordArgs {
+    /// Read the password from standard input (required; at least 8 characters).
+    #[arg(long)]
+    password_stdin: bool,
+    /// Refused with an explanation: a password on the command line leaks into shell history.
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "PASSWORD")]
+    password: Option<Option<String>>,
+}
+
+impl PasswordArgs {
+    /// The password from standard input, checked before anything is stored.
+    fn read(&self) -> anyhow::Result<Secret> {
+        if self.password.is_some() {
+            bail!("a password is never taken on the command line (it would stay in your shell history and the process list): give it on standard input with --password-stdin, e.g. `echo 'a-strong-password' | tessera user add --username alice --password-stdin`");
+        }
+        if !self.password_stdin {
+            bail!("pass --password-stdin and give the password on standard input (never on the command line)");
+        }
+        let mut input = String::new();
+        std::io::stdin()
+            .take(64 * 1024)
+            .read_to_string(&mut input)
+            .context("cannot read the password from standard input")?;
+        let password = input.trim_end_matches(['\n', '\r']).to_string();
+        if password.chars().count() < 8 {
+            bail!("the password must be at least 8 characters");
+        }
+        if password.len() > 1024 {
+            bail!("the password must be at most 1024 bytes");
+        }
+        Ok(Secret(password))
+    }
+}
+
+async fn hash(password: Secret) -> anyhow::Result<String> {
+    Ok(
+        tokio::task::spawn_blocking(move || crate::accounts::password::hash_blocking(&password))
+            .await??,
+    )
+}
+
+pub async fn run(store: &StoreSettings, json: bool, command: UserCommand) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    match command {
+        UserCommand::Add(args) => {
+            let username = args.username;
+            if username.is_empty()
+                || username.len() > 128
+                || username
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control())
+            {
+                bail!("the username must be 1-128 characters without spaces");
+            }
+            let password = args.password.read()?;
+            let db = open(store).await?;
+            if users::find_by_username(&db, &username).await?.is_some() {
+                bail!("a user named {username} already exists");
+            }
+            let user = users::insert(
+                &db,
+                users::NewUser {
+                    username,
+                    email: args.email,
+                    email_verified: args.email_verified,
+                    name: args.name,
+                    password_hash: Some(hash(password).await?),
+                },
+                now,
+            )
+            .await?;
+            print(
+                json,
+                json!({ "id": user.id, "username": user.username }),
+                &format!(
+                    "Added user {} (sub {}). They can now sign in at {}.",
+                    user.username,
+                    user.id,
+                    args.issuer.issuer_str()
+                ),
+            );
+        }
+        UserCommand::List => {
+            let db = open(store).await?;
+            let rows = users::list(&db)
+                .await?
+                .into_iter()
+                .map(|u| {
+                    let value = json!({"id": u.id, "username": u.username, "email": u.email, "email_verified": u.email_verified, "name": u.name, "disabled": u.disabled});
+                    let cells = vec![
+                        u.username,
+                        u.id,
+                        u.email.unwrap_or_else(|| "-".into()),
+                        if u.disabled { "disabled" } else { "active" }.into(),
+                    ];
+                    (value, cells)
+                })
+                .collect();
+            Table {
+                header: &["USERNAME", "SUB", "EMAIL", "STATE"],
+                rows,
+                empty: "No users. Add one with: tessera user add --username NAME --password-stdin",
+            }
+            .print(json);
+        }
+        UserCommand::Disable { username } => {
+            let db = open(store).await?;
+            let Some(user) = users::find_by_username(&db, &username).await? else {
+                bail!("no user named {username}")
+            };
+            users::set_disabled(&db, &username, true, now).await?;
+            storage::families::revoke_for_user(&db, &user.id, now).await?;
+            print(
+                json,
+                json!({"username": username, "disabled": true}),
+                &format!("Disabled {username}; their sessions and tokens no longer work. Undo with: tessera user enable --username {username}"),
+            );
+        }
+        UserCommand::Enable { username } => {
+            let db = open(store).await?;
+            if !users::set_disabled(&db, &username, false, now).await? {
+                bail!("no user named {username}");
+            }
+            print(
+                json,
+                json!({"username": username, "disabled": false}),
+                &format!("Enabled {username}; they can sign in again."),
+            );
+        }
+        UserCommand::SetPassword { username, password } => {
+            let password = password.read()?;
+            let db = open(store).await?;
+            if !users::set_password(&db, &username, &hash(password).await?, now).await? {
+                bail!("no user named {username}");
+            }
+            print(
+                json,
+                json!({"username": username}),
+                &format!("Set a new password for {username}."),
+            );
+        }
+    }
+    Ok(())
+}

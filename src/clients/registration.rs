@@ -1,0 +1,153 @@
+//! Dynamic client registration (RFC 7591) and client configuration (RFC 7592) without HTTP:
+//! who may register (the policy and initial access tokens), and who may read, replace or
+//! delete a registered client (its registration access token). `oauth::register` only
+//! translates requests and answers.
+use sea_orm::TransactionTrait;
+
+use super::{rfc7591, ClientError};
+use crate::config::RegistrationPolicy;
+use crate::secrets::{constant_time_eq, random_token, token_hash};
+use crate::storage::clients::Client;
+use crate::storage::registration_tokens::{self, Refused};
+use crate::storage::{self, Db};
+
+/// Why a registration or configuration request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    /// The metadata is refused (RFC 7591 §3.2.2), or the storage failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A missing, unknown, expired or used-up initial access token, or a wrong registration
+    /// access token: RFC 6750 `invalid_token` (401).
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Registration is off.
+    #[error("dynamic client registration is off")]
+    Off,
+}
+
+impl From<sea_orm::DbErr> for RegistrationError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        RegistrationError::Client(ClientError::Storage(e))
+    }
+}
+
+/// A client just registered, with the values shown only now.
+pub struct Registered {
+    pub client: Client,
+    pub client_secret: Option<String>,
+    pub registration_access_token: String,
+}
+
+fn refused(reason: Refused) -> RegistrationError {
+    RegistrationError::Unauthorized(match reason {
+        Refused::Unknown => "the initial access token is not valid",
+        Refused::Expired => "the initial access token has expired",
+        Refused::UsedUp => "the initial access token has been used up",
+    })
+}
+
+/// RFC 7591 §3: registers the client described by `body` (a JSON object) if `policy` allows
+/// it. With the `token` policy the initial access token is checked before the body is read
+/// and used up (once, atomically with the insert) only by a registration that succeeds.
+pub async fn register(
+    db: &Db,
+    pepper: &[u8],
+    policy: RegistrationPolicy,
+    initial_access_token: Option<&str>,
+    body: &[u8],
+    now: i64,
+) -> Result<Registered, RegistrationError> {
+    let token = match policy {
+        RegistrationPolicy::Off => return Err(RegistrationError::Off),
+        RegistrationPolicy::Open => None,
+        RegistrationPolicy::Token => {
+            let Some(token) = initial_access_token else {
+                return Err(RegistrationError::Unauthorized(
+                    "an initial access token is required (tessera registration-token create)",
+                ));
+            };
+            let hash = token_hash(token);
+            registration_tokens::check(db, &hash, now)
+                .await?
+                .map_err(refused)?;
+            Some(hash)
+        }
+    };
+    let metadata = rfc7591::metadata_from_json(&rfc7591::parse_body(body)?)?;
+    let mut client = super::validate(metadata)?;
+    let registration_access_token = random_token(32);
+    client.registration_token_hash = Some(token_hash(&registration_access_token));
+    let txn = db.begin().await?;
+    if let Some(hash) = &token {
+        registration_tokens::consume(&txn, hash, now)
+            .await?
+            .map_err(refused)?;
+    }
+    let (client, client_secret) = super::store_new(&txn, pepper, client, now).await?;
+    txn.commit().await?;
+    Ok(Registered {
+        client,
+        client_secret,
+        registration_access_token,
+    })
+}
+
+/// RFC 7592 §2: the client, if `token` is its registration access token. An unknown client
+/// and a wrong token are refused alike, so that neither reveals which clients exist.
+pub async fn authorize(
+    db: &Db,
+    client_id: &str,
+    token: Option<&str>,
+) -> Result<Client, RegistrationError> {
+    let wrong = RegistrationError::Unauthorized("the registration access token is not valid");
+    let Some(token) = token else {
+        return Err(RegistrationError::Unauthorized(
+            "the registration access token is required",
+        ));
+    };
+    let client = storage::clients::find(db, client_id).await?.ok_or(wrong)?;
+    match &client.registration_token_hash {
+        Some(hash) if constant_time_eq(hash, &token_hash(token)) => Ok(client),
+        _ => Err(RegistrationError::Unauthorized(
+            "the registration access token is not valid",
+        )),
+    }
+}
+
+/// RFC 7592 §2.2: replaces the client's metadata with `body`, validated as a registration.
+/// A `client_id` in the body must be the client's own.
+pub async fn replace(
+    db: &Db,
+    pepper: &[u8],
+    client_id: &str,
+    token: Option<&str>,
+    body: &[u8],
+    now: i64,
+) -> Result<(Client, Option<String>), RegistrationError> {
+    authorize(db, client_id, token).await?;
+    let map = rfc7591::parse_body(body)?;
+    match map.get("client_id") {
+        None => {}
+        Some(serde_json::Value::String(id)) if id == client_id => {}
+        Some(_) => {
+            return Err(
+                ClientError::InvalidMetadata("client_id must be the client's own".into()).into(),
+            )
+        }
+    }
+    let metadata = rfc7591::metadata_from_json(&map)?;
+    Ok(super::update(db, pepper, client_id, metadata, now).await?)
+}
+
+/// RFC 7592 §2.3: deletes the client and revokes every token issued to it.
+pub async fn delete(
+    db: &Db,
+    client_id: &str,
+    token: Option<&str>,
+    now: i64,
+) -> Result<(), RegistrationError> {
+    authorize(db, client_id, token).await?;
+    storage::clients::remove(db, client_id, now).await?;
+    Ok(())
+}
