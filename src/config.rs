@@ -134,7 +134,7 @@ pub struct Settings {
     pub password_concurrency: Option<usize>,
     /// Let back-channel logout and other callbacks reach loopback and private addresses
     /// (tests, on-premise deployments); refused by default against request forgery.
-    #[arg(long, env = "TESSERA_ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    #[arg(long, env = "TESSERA_ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_callbacks: bool,
 }
 

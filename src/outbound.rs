@@ -117,13 +117,33 @@ mod tests {
     #[test]
     fn special_use_addresses_are_refused_and_public_ones_pass() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-            "0.0.0.0", "224.0.0.1", "255.255.255.255", "198.18.0.1", "::1", "::", "fe80::1",
-            "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2001:db8::1", "64:ff9b::a00:1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
+            "64:ff9b::a00:1",
         ] {
             assert!(is_special_use(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "93.184.216.34", "2606:4700::1111", "::ffff:1.1.1.1"] {
+        for ip in [
+            "8.8.8.8",
+            "93.184.216.34",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+        ] {
             assert!(!is_special_use(ip.parse().unwrap()), "{ip}");
         }
     }
@@ -142,6 +162,9 @@ mod tests {
     async fn names_resolving_to_loopback_are_refused_at_connect_time() {
         let http = client(false, Duration::from_secs(2)).unwrap();
         let error = http.get("http://localhost:9/").send().await.unwrap_err();
-        assert!(format!("{error:?}").contains("no public address"), "{error:?}");
+        assert!(
+            format!("{error:?}").contains("no public address"),
+            "{error:?}"
+        );
     }
 }

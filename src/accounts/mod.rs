@@ -3,4 +3,3 @@ pub mod consent;
 pub mod hash_threads;
 pub mod login;
 pub mod password;
-

@@ -1,4 +1,4 @@
-//! `tessera user add | list | disable | enable | set-password`.
+//! `tessera user add | list | disable | enable | sign-out | set-password`.
 use std::io::Read;
 
 use anyhow::{bail, Context};
@@ -28,6 +28,18 @@ pub enum UserCommand {
         /// The user's username.
         #[arg(long)]
         username: String,
+    },
+    /// Sign a user out everywhere: end every session, revoke the tokens issued in them
+    /// (except offline_access), and notify the apps by back-channel logout.
+    SignOut {
+        /// The user's username.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        issuer: IssuerSettings,
+        /// Let back-channel logouts reach loopback and private addresses.
+        #[arg(long, env = "TESSERA_ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set)]
+        allow_private_callbacks: bool,
     },
     /// Set a user's password, read from standard input.
     SetPassword {
@@ -187,6 +199,39 @@ pub async fn run(store: &StoreSettings, json: bool, command: UserCommand) -> any
                 json,
                 json!({"username": username, "disabled": false}),
                 &format!("Enabled {username}; they can sign in again."),
+            );
+        }
+        UserCommand::SignOut {
+            username,
+            issuer,
+            allow_private_callbacks,
+        } => {
+            let db = open(store).await?;
+            let Some(user) = users::find_by_username(&db, &username).await? else {
+                bail!("no user named {username}")
+            };
+            let keys = crate::jose::keys::Keys::load_shared(&db, &store.keys_dir, now).await?;
+            let ctx = crate::oauth::logout::ending::Context {
+                db: &db,
+                keys: &keys,
+                issuer: issuer.issuer_str(),
+                allow_private_callbacks,
+            };
+            let ended = crate::oauth::logout::ending::end_all_sessions(&ctx, &user.id, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let pending = ended.notifications - ended.delivered;
+            let mut text = format!(
+                "Signed {username} out of {} session(s); {} token grant(s) revoked (offline_access grants kept). {} app(s) notified by back-channel logout.",
+                ended.sessions, ended.families_revoked, ended.delivered
+            );
+            if pending > 0 {
+                text.push_str(&format!(" {pending} notification(s) could not be delivered yet: the running servers retry them."));
+            }
+            print(
+                json,
+                json!({"username": username, "sessions_ended": ended.sessions, "families_revoked": ended.families_revoked, "notifications": ended.notifications, "delivered": ended.delivered}),
+                &text,
             );
         }
         UserCommand::SetPassword { username, password } => {

@@ -185,7 +185,10 @@ pub async fn revoke_for_session(
 }
 
 /// The clients that received tokens in login session `sid` (the apps to notify of its end).
-pub async fn clients_in_session(db: &impl ConnectionTrait, sid: &str) -> Result<Vec<String>, DbErr> {
+pub async fn clients_in_session(
+    db: &impl ConnectionTrait,
+    sid: &str,
+) -> Result<Vec<String>, DbErr> {
     let mut clients: Vec<String> = token_families::Entity::find()
         .filter(token_families::Column::Sid.eq(sid))
         .all(db)

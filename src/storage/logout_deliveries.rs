@@ -72,7 +72,10 @@ pub async fn delivered(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr>
 
 pub async fn failed(db: &impl ConnectionTrait, id: &str, error: &str) -> Result<(), DbErr> {
     Entity::update_many()
-        .col_expr(Column::LastError, Expr::value(error.chars().take(200).collect::<String>()))
+        .col_expr(
+            Column::LastError,
+            Expr::value(error.chars().take(200).collect::<String>()),
+        )
         .filter(Column::Id.eq(id))
         .exec(db)
         .await

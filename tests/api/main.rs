@@ -8,6 +8,7 @@ mod cli;
 mod federation;
 mod helpers;
 mod instances;
+mod logout;
 mod logs;
 mod malformed;
 mod registration;

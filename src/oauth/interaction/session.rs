@@ -43,11 +43,7 @@ pub struct SignIn {
 
 /// Starts a login session for `sign_in` and records it in this browser session under a fresh
 /// session id (no session fixation).
-pub async fn sign_in(
-    state: &AppState,
-    session: &Session,
-    sign_in: SignIn,
-) -> Result<(), AppError> {
+pub async fn sign_in(state: &AppState, session: &Session, sign_in: SignIn) -> Result<(), AppError> {
     let now = state.clock.now();
     let sid = crate::secrets::random_token(16);
     login_sessions::start(

@@ -53,7 +53,10 @@ pub async fn deliver_now(
 pub async fn deliver_due(db: &Db, http: &reqwest::Client, allow_private: bool, now: i64) {
     match logout_deliveries::give_up_expired(db, now).await {
         Ok(0) => {}
-        Ok(n) => tracing::warn!(count = n, "gave up back-channel logout deliveries after retrying"),
+        Ok(n) => tracing::warn!(
+            count = n,
+            "gave up back-channel logout deliveries after retrying"
+        ),
         Err(e) => tracing::warn!(error = %e, "cannot clean the logout outbox"),
     }
     let due = match logout_deliveries::due(db, now, 64).await {
@@ -114,7 +117,11 @@ enum Refused {
 }
 
 /// §2.5: POST `logout_token` as a form; 200 (or any 2xx) is success.
-async fn send(http: &reqwest::Client, allow_private: bool, delivery: &Delivery) -> Result<(), Refused> {
+async fn send(
+    http: &reqwest::Client,
+    allow_private: bool,
+    delivery: &Delivery,
+) -> Result<(), Refused> {
     let url = url::Url::parse(&delivery.uri).map_err(|e| Refused::Forbidden(e.to_string()))?;
     crate::outbound::check_url(&url, allow_private).map_err(Refused::Forbidden)?;
     let response = http
@@ -139,17 +146,6 @@ fn describe(error: reqwest::Error) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(super::backoff(0), 5);
-        assert_eq!(super::backoff(1), 10);
-        assert_eq!(super::backoff(3), 40);
-        assert_eq!(super::backoff(30), 300);
-    }
-}
-
 /// The background worker: every `POLL`, the due deliveries of every instance's outbox (a
 /// restart loses none: they are rows). Stops with the runtime.
 pub fn spawn_worker(db: Db, clock: crate::clock::SharedClock, allow_private: bool) {
@@ -168,4 +164,15 @@ pub fn spawn_worker(db: Db, clock: crate::clock::SharedClock, allow_private: boo
             deliver_due(&db, &http, allow_private, clock.now()).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(super::backoff(0), 5);
+        assert_eq!(super::backoff(1), 10);
+        assert_eq!(super::backoff(3), 40);
+        assert_eq!(super::backoff(30), 300);
+    }
 }

@@ -127,13 +127,8 @@ async fn deliver(ctx: &Context<'_>, mut ended: Ended, ids: Vec<String>, now: i64
             return ended;
         }
     };
-    let attempt = super::backchannel::deliver_now(
-        ctx.db,
-        &http,
-        ctx.allow_private_callbacks,
-        &ids,
-        now,
-    );
+    let attempt =
+        super::backchannel::deliver_now(ctx.db, &http, ctx.allow_private_callbacks, &ids, now);
     let limit = super::backchannel::ATTEMPT_TIMEOUT + std::time::Duration::from_millis(200);
     if let Ok(delivered) = tokio::time::timeout(limit, attempt).await {
         ended.delivered = delivered;

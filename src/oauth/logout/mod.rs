@@ -65,7 +65,11 @@ pub async fn handler(
     let Some(login) = login else {
         // Nobody to sign out: the app's wish is already true.
         session.flush().await?;
-        return Ok(finish(&request, "You are signed out", "You were not signed in."));
+        return Ok(finish(
+            &request,
+            "You are signed out",
+            "You were not signed in.",
+        ));
     };
     match confirm {
         Some(false) => Ok(page(
@@ -76,15 +80,17 @@ pub async fn handler(
             },
         )),
         Some(true) => sign_out(&state, &session, &login, &request).await,
-        None if request.hint_names_this_login => {
-            sign_out(&state, &session, &login, &request).await
-        }
+        None if request.hint_names_this_login => sign_out(&state, &session, &login, &request).await,
         None => confirmation(&state, &session, &login, &request).await,
     }
 }
 
 fn invalid(message: &str) -> Response {
-    error_page(StatusCode::BAD_REQUEST, "This sign-out request is not valid", message)
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-out request is not valid",
+        message,
+    )
 }
 
 async fn sign_out(

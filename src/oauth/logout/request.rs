@@ -39,12 +39,18 @@ pub async fn check(
         None => None,
         Some(token) => match verify_hint(state, token) {
             Some(hint) => Some(hint),
-            None => return Ok(Err("The sign-out request carries an ID token that was not issued here.")),
+            None => {
+                return Ok(Err(
+                    "The sign-out request carries an ID token that was not issued here.",
+                ))
+            }
         },
     };
     let client_id = match (params.get("client_id"), hint.as_ref()) {
         (Some(id), Some(hint)) if id != hint.client_id => {
-            return Ok(Err("The sign-out request names two different applications."))
+            return Ok(Err(
+                "The sign-out request names two different applications.",
+            ))
         }
         (Some(id), _) => Some(id.to_string()),
         (None, Some(hint)) => Some(hint.client_id.clone()),
@@ -125,6 +131,9 @@ fn verify_hint(state: &AppState, token: &str) -> Option<Hint> {
     Some(Hint {
         client_id,
         subject: claims.get("sub")?.as_str()?.to_string(),
-        sid: claims.get("sid").and_then(Value::as_str).map(str::to_string),
+        sid: claims
+            .get("sid")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
