@@ -24,11 +24,39 @@ pub enum RegistrationError {
     /// Registration is off.
     #[error("dynamic client registration is off")]
     Off,
+    /// Too many open registrations this minute.
+    #[error("too many registrations; retry in a minute")]
+    RateLimited,
 }
 
 impl From<sea_orm::DbErr> for RegistrationError {
     fn from(e: sea_orm::DbErr) -> Self {
         RegistrationError::Client(ClientError::Storage(e))
+    }
+}
+
+/// Registrations one instance accepts per minute under the `open` policy: enough for apps
+/// registering themselves, too few to fill the database.
+pub const OPEN_PER_MINUTE: u32 = 20;
+
+/// A fixed one-minute window over the clock's seconds, per instance.
+#[derive(Default)]
+pub struct RateLimit {
+    window: std::sync::Mutex<(i64, u32)>,
+}
+
+impl RateLimit {
+    /// Counts one attempt at `now`; false once `limit` attempts were made this minute.
+    pub fn allow(&self, now: i64, limit: u32) -> bool {
+        let Ok(mut window) = self.window.lock() else {
+            return false;
+        };
+        let minute = now.div_euclid(60);
+        if window.0 != minute {
+            *window = (minute, 0);
+        }
+        window.1 = window.1.saturating_add(1);
+        window.1 <= limit
     }
 }
 
@@ -54,12 +82,16 @@ pub async fn register(
     db: &Db,
     pepper: &[u8],
     policy: RegistrationPolicy,
+    limit: &RateLimit,
     initial_access_token: Option<&str>,
     body: &[u8],
     now: i64,
 ) -> Result<Registered, RegistrationError> {
     let token = match policy {
         RegistrationPolicy::Off => return Err(RegistrationError::Off),
+        RegistrationPolicy::Open if !limit.allow(now, OPEN_PER_MINUTE) => {
+            return Err(RegistrationError::RateLimited)
+        }
         RegistrationPolicy::Open => None,
         RegistrationPolicy::Token => {
             let Some(token) = initial_access_token else {
@@ -150,4 +182,17 @@ pub async fn delete(
     authorize(db, client_id, token).await?;
     storage::clients::remove(db, client_id, now).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RateLimit;
+
+    #[test]
+    fn the_rate_limit_resets_each_minute() {
+        let limit = RateLimit::default();
+        assert!((0..3).all(|_| limit.allow(120, 3)));
+        assert!(!limit.allow(179, 3));
+        assert!(limit.allow(180, 3));
+    }
 }
