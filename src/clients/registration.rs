@@ -6,7 +6,7 @@ use sea_orm::TransactionTrait;
 
 use super::{rfc7591, ClientError};
 use crate::config::RegistrationPolicy;
-use crate::secrets::{constant_time_eq, random_token, token_hash};
+use crate::secrets::{client_secret_hash, constant_time_eq, random_token, token_hash};
 use crate::storage::clients::Client;
 use crate::storage::registration_tokens::{self, Refused};
 use crate::storage::{self, Db};
@@ -148,7 +148,8 @@ pub async fn authorize(
 }
 
 /// RFC 7592 §2.2: replaces the client's metadata with `body`, validated as a registration.
-/// A `client_id` in the body must be the client's own.
+/// The body carries the client's own `client_id`, and a `client_secret` only if it is the
+/// current one.
 pub async fn replace(
     db: &Db,
     pepper: &[u8],
@@ -157,16 +158,18 @@ pub async fn replace(
     body: &[u8],
     now: i64,
 ) -> Result<(Client, Option<String>), RegistrationError> {
-    authorize(db, client_id, token).await?;
+    let current = authorize(db, client_id, token).await?;
     let map = rfc7591::parse_body(body)?;
+    let invalid = |m: &str| RegistrationError::from(ClientError::InvalidMetadata(m.into()));
     match map.get("client_id") {
-        None => {}
         Some(serde_json::Value::String(id)) if id == client_id => {}
-        Some(_) => {
-            return Err(
-                ClientError::InvalidMetadata("client_id must be the client's own".into()).into(),
-            )
-        }
+        _ => return Err(invalid("the request must carry the client's own client_id")),
+    }
+    match (map.get("client_secret"), &current.secret_hash) {
+        (None | Some(serde_json::Value::Null), _) => {}
+        (Some(serde_json::Value::String(secret)), Some(hash))
+            if constant_time_eq(hash, &client_secret_hash(pepper, secret)) => {}
+        _ => return Err(invalid("client_secret is not the client's current secret")),
     }
     let metadata = rfc7591::metadata_from_json(&map)?;
     Ok(super::update(db, pepper, client_id, metadata, now).await?)

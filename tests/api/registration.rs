@@ -474,6 +474,21 @@ async fn the_registration_access_token_reads_replaces_and_deletes_the_client() {
     let mut other = replacement.clone();
     other["client_id"] = json!("someone-else");
     assert_eq!(put(other).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let mut without_id = replacement.clone();
+    without_id.as_object_mut().unwrap().remove("client_id");
+    assert_eq!(
+        put(without_id).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    let mut wrong_secret = replacement.clone();
+    wrong_secret["client_secret"] = json!("not-the-secret");
+    assert_eq!(
+        put(wrong_secret).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    let mut right_secret = replacement.clone();
+    right_secret["client_secret"] = json!(client.secret.clone().unwrap());
+    assert_eq!(put(right_secret).await.unwrap().status(), StatusCode::OK);
     let response = http()
         .put(&uri)
         .bearer_auth(&rat)
