@@ -32,6 +32,8 @@ pub struct Shared {
     pub federation: Arc<crate::federation::Federation>,
     /// Clients in memory; see `storage::client_cache` for how changes reach it.
     pub clients: Arc<crate::storage::client_cache::ClientCache>,
+    /// Open dynamic registrations this minute (`TESSERA_REGISTRATION=open`).
+    pub registrations: crate::clients::registration::RateLimit,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             passwords: Passwords::new(settings.password_concurrency),
             federation: Arc::new(crate::federation::Federation::default()),
             clients: crate::storage::client_cache::ClientCache::start(db.clone()),
+            registrations: Default::default(),
             db,
             keys,
             clock,

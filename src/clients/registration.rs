@@ -6,7 +6,7 @@ use sea_orm::TransactionTrait;
 
 use super::{rfc7591, ClientError};
 use crate::config::RegistrationPolicy;
-use crate::secrets::{constant_time_eq, random_token, token_hash};
+use crate::secrets::{client_secret_hash, constant_time_eq, random_token, token_hash};
 use crate::storage::clients::Client;
 use crate::storage::registration_tokens::{self, Refused};
 use crate::storage::{self, Db};
@@ -24,11 +24,39 @@ pub enum RegistrationError {
     /// Registration is off.
     #[error("dynamic client registration is off")]
     Off,
+    /// Too many open registrations this minute.
+    #[error("too many registrations; retry in a minute")]
+    RateLimited,
 }
 
 impl From<sea_orm::DbErr> for RegistrationError {
     fn from(e: sea_orm::DbErr) -> Self {
         RegistrationError::Client(ClientError::Storage(e))
+    }
+}
+
+/// Registrations one instance accepts per minute under the `open` policy: enough for apps
+/// registering themselves, too few to fill the database.
+pub const OPEN_PER_MINUTE: u32 = 20;
+
+/// A fixed one-minute window over the clock's seconds, per instance.
+#[derive(Default)]
+pub struct RateLimit {
+    window: std::sync::Mutex<(i64, u32)>,
+}
+
+impl RateLimit {
+    /// Counts one attempt at `now`; false once `limit` attempts were made this minute.
+    pub fn allow(&self, now: i64, limit: u32) -> bool {
+        let Ok(mut window) = self.window.lock() else {
+            return false;
+        };
+        let minute = now.div_euclid(60);
+        if window.0 != minute {
+            *window = (minute, 0);
+        }
+        window.1 = window.1.saturating_add(1);
+        window.1 <= limit
     }
 }
 
@@ -54,12 +82,16 @@ pub async fn register(
     db: &Db,
     pepper: &[u8],
     policy: RegistrationPolicy,
+    limit: &RateLimit,
     initial_access_token: Option<&str>,
     body: &[u8],
     now: i64,
 ) -> Result<Registered, RegistrationError> {
     let token = match policy {
         RegistrationPolicy::Off => return Err(RegistrationError::Off),
+        RegistrationPolicy::Open if !limit.allow(now, OPEN_PER_MINUTE) => {
+            return Err(RegistrationError::RateLimited)
+        }
         RegistrationPolicy::Open => None,
         RegistrationPolicy::Token => {
             let Some(token) = initial_access_token else {
@@ -116,7 +148,8 @@ pub async fn authorize(
 }
 
 /// RFC 7592 §2.2: replaces the client's metadata with `body`, validated as a registration.
-/// A `client_id` in the body must be the client's own.
+/// The body carries the client's own `client_id`, and a `client_secret` only if it is the
+/// current one.
 pub async fn replace(
     db: &Db,
     pepper: &[u8],
@@ -125,16 +158,18 @@ pub async fn replace(
     body: &[u8],
     now: i64,
 ) -> Result<(Client, Option<String>), RegistrationError> {
-    authorize(db, client_id, token).await?;
+    let current = authorize(db, client_id, token).await?;
     let map = rfc7591::parse_body(body)?;
+    let invalid = |m: &str| RegistrationError::from(ClientError::InvalidMetadata(m.into()));
     match map.get("client_id") {
-        None => {}
         Some(serde_json::Value::String(id)) if id == client_id => {}
-        Some(_) => {
-            return Err(
-                ClientError::InvalidMetadata("client_id must be the client's own".into()).into(),
-            )
-        }
+        _ => return Err(invalid("the request must carry the client's own client_id")),
+    }
+    match (map.get("client_secret"), &current.secret_hash) {
+        (None | Some(serde_json::Value::Null), _) => {}
+        (Some(serde_json::Value::String(secret)), Some(hash))
+            if constant_time_eq(hash, &client_secret_hash(pepper, secret)) => {}
+        _ => return Err(invalid("client_secret is not the client's current secret")),
     }
     let metadata = rfc7591::metadata_from_json(&map)?;
     Ok(super::update(db, pepper, client_id, metadata, now).await?)
@@ -150,4 +185,17 @@ pub async fn delete(
     authorize(db, client_id, token).await?;
     storage::clients::remove(db, client_id, now).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RateLimit;
+
+    #[test]
+    fn the_rate_limit_resets_each_minute() {
+        let limit = RateLimit::default();
+        assert!((0..3).all(|_| limit.allow(120, 3)));
+        assert!(!limit.allow(179, 3));
+        assert!(limit.allow(180, 3));
+    }
 }

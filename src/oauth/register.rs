@@ -44,6 +44,19 @@ fn error_response(error: RegistrationError) -> Response {
         RegistrationError::Off => {
             (StatusCode::NOT_FOUND, Json(json!({"error": "not_found"}))).into_response()
         }
+        RegistrationError::RateLimited => {
+            let mut response = OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                RegistrationError::RateLimited.to_string(),
+            )
+            .into_response();
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
+            response
+        }
         RegistrationError::Unauthorized(reason) => {
             OAuthError::invalid_token(reason).into_bearer_response(true)
         }
@@ -90,6 +103,7 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Body) -
         &state.db,
         &state.keys.client_secret_pepper,
         state.settings.registration,
+        &state.registrations,
         bearer(&headers),
         &body,
         now,
@@ -148,6 +162,8 @@ async fn replace(
     .await;
     match result {
         Ok((client, secret)) => {
+            // This instance drops its copy now; the others within a poll.
+            state.clients.clear();
             let mut value = rfc7591::client_to_json(&client);
             value["registration_client_uri"] = json!(client_uri(&state, &client.client_id));
             if let Some(secret) = secret {
@@ -167,7 +183,10 @@ async fn delete(
 ) -> Response {
     let now = state.clock.now();
     match registration::delete(&state.db, &client_id, bearer(&headers), now).await {
-        Ok(()) => no_store(StatusCode::NO_CONTENT),
+        Ok(()) => {
+            state.clients.clear();
+            no_store(StatusCode::NO_CONTENT)
+        }
         Err(error) => error_response(error),
     }
 }

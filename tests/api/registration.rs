@@ -474,6 +474,21 @@ async fn the_registration_access_token_reads_replaces_and_deletes_the_client() {
     let mut other = replacement.clone();
     other["client_id"] = json!("someone-else");
     assert_eq!(put(other).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let mut without_id = replacement.clone();
+    without_id.as_object_mut().unwrap().remove("client_id");
+    assert_eq!(
+        put(without_id).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    let mut wrong_secret = replacement.clone();
+    wrong_secret["client_secret"] = json!("not-the-secret");
+    assert_eq!(
+        put(wrong_secret).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    let mut right_secret = replacement.clone();
+    right_secret["client_secret"] = json!(client.secret.clone().unwrap());
+    assert_eq!(put(right_secret).await.unwrap().status(), StatusCode::OK);
     let response = http()
         .put(&uri)
         .bearer_auth(&rat)
@@ -553,4 +568,81 @@ async fn a_wrong_or_missing_registration_access_token_is_401() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn open_registration_is_rate_limited_per_minute() {
+    let app = spawn_app_with(|s| s.registration = RegistrationPolicy::Open).await;
+    // Start at a minute boundary so that the window cannot turn during the loop.
+    app.clock.advance(60 - app.clock.now().rem_euclid(60));
+    let limit = tessera::clients::registration::OPEN_PER_MINUTE;
+    for _ in 0..limit {
+        let (status, body) = register(&app, None, web_app()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body, headers) = register_raw(&app, None, &web_app().to_string()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert_eq!(headers["retry-after"], "60");
+    app.clock.advance(60);
+    let (status, _) = register(&app, None, web_app()).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_database_of_the_previous_version_is_upgraded_in_place() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let old = app.add_client(spec("Old app")).await;
+    // Back to the schema before m20261201_000100: its columns and table gone, and the
+    // migration not recorded.
+    let db = &app.state.db;
+    for column in [
+        "client_uri",
+        "logo_uri",
+        "policy_uri",
+        "tos_uri",
+        "post_logout_redirect_uris",
+        "backchannel_logout_uri",
+        "backchannel_logout_session_required",
+        "allowed_cors_origins",
+        "registration_token_hash",
+    ] {
+        db.execute_unprepared(&format!("ALTER TABLE clients DROP COLUMN {column}"))
+            .await
+            .unwrap();
+    }
+    db.execute_unprepared("DROP TABLE registration_tokens")
+        .await
+        .unwrap();
+    db.execute_unprepared(
+        "DELETE FROM seaql_migrations WHERE version = 'm20261201_000100_client_metadata'",
+    )
+    .await
+    .unwrap();
+
+    // The new version starts on that database (a new process: no statement cached on the
+    // old schema).
+    let app = spawn_app_sharing(&app).await;
+    let db = &app.state.db;
+    let client = tessera::storage::clients::find(db, &old.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(client.name, "Old app");
+    assert!(
+        client.post_logout_redirect_uris.is_empty() && client.registration_token_hash.is_none()
+    );
+    let token = initial_token(&app, 1, 3600).await;
+    let (status, body) = register(&app, Some(&token), web_app()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The old client still authenticates.
+    let response = app
+        .post_basic("/token", &old, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "authenticated; no such grant"
+    );
 }
