@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 use super::error::{OAuthError, OAuthResult};
-use super::params::Params;
+use super::params::{is_clean, Params};
 use crate::jose::client_keys;
 use crate::secrets::{client_secret_hash, constant_time_eq};
 use crate::state::AppState;
@@ -29,7 +29,9 @@ fn failed() -> OAuthError {
     OAuthError::invalid_client("client authentication failed")
 }
 
-fn parse_basic(headers: &HeaderMap) -> OAuthResult<Option<(String, String)>> {
+/// The `client_secret_basic` credentials of an `Authorization` header (RFC 6749 §2.3.1), if
+/// there is one; anything malformed is `invalid_client`.
+pub fn parse_basic(headers: &HeaderMap) -> OAuthResult<Option<(String, String)>> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -53,7 +55,12 @@ fn parse_basic(headers: &HeaderMap) -> OAuthResult<Option<(String, String)>> {
             .map(|c| c.into_owned())
             .map_err(|_| failed())
     };
-    Ok(Some((unescape(id)?, unescape(secret)?)))
+    let (id, secret) = (unescape(id)?, unescape(secret)?);
+    // The same rule as for every form value: no control character reaches a query.
+    if !is_clean(&id) || !is_clean(&secret) {
+        return Err(failed());
+    }
+    Ok(Some((id, secret)))
 }
 
 fn presented(headers: &HeaderMap, params: &Params) -> OAuthResult<Presented> {
@@ -162,6 +169,10 @@ async fn check_assertion(
         Some(id) => id.to_string(),
         None => client_keys::unverified_subject(assertion).ok_or_else(failed)?,
     };
+    // Claims are JSON strings, which may hold any character: checked like form values.
+    if !is_clean(&client_id) || client_id.len() > 255 {
+        return Err(failed());
+    }
     let client = state
         .clients
         .get(&state.db, &client_id)
@@ -194,7 +205,9 @@ async fn check_assertion(
     if !aud_ok || exp <= now - 30 || exp > now + 3600 {
         return Err(failed());
     }
-    let jti = str_claim("jti").ok_or_else(failed)?;
+    let jti = str_claim("jti")
+        .filter(|jti| is_clean(jti) && jti.len() <= 255)
+        .ok_or_else(failed)?;
     let fresh = crate::storage::assertions::remember_assertion(
         &state.db,
         &format!("{client_id}\n{jti}"),

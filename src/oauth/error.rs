@@ -162,10 +162,17 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// Internal failures become an opaque `server_error`; the cause was logged by `AppError`.
+/// Internal failures become an opaque `server_error` (`temporarily_unavailable`, 503, when the
+/// database is unreachable); the cause was logged by `AppError`.
 impl From<AppError> for OAuthError {
     fn from(error: AppError) -> Self {
         error.log();
+        if error.is_unavailable() {
+            return OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the service is temporarily unavailable; retry later",
+            );
+        }
         OAuthError::server_error()
     }
 }

@@ -110,7 +110,11 @@ async fn spawn(configure: impl FnOnce(&mut Settings), database_url: Option<Strin
         .await
         .unwrap();
     let app = tessera::app::router(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(tessera::server::serve_router(
+        app,
+        listener,
+        std::future::pending(),
+    ));
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
         state,
