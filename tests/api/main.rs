@@ -6,6 +6,7 @@ mod access_tokens;
 mod authorization_code;
 mod federation;
 mod helpers;
+mod hostile_input;
 mod instances;
 mod malformed;
 mod tokens;
