@@ -4,9 +4,11 @@
 //! cookie-keeping user agent that fills the HTML forms.
 mod access_tokens;
 mod authorization_code;
+mod faults;
 mod federation;
 mod helpers;
 mod hostile_input;
 mod instances;
 mod malformed;
+mod outage;
 mod tokens;
