@@ -3,16 +3,13 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::accounts::{consent, login};
 use crate::oauth::interaction::paths;
-use crate::oauth::{
-    authorize, discovery, introspect, logout, params, revoke, token_endpoint, userinfo,
-};
+use crate::oauth::{authorize, discovery, introspect, logout, revoke, token_endpoint, userinfo};
 use crate::state::AppState;
 use crate::storage::sessions::DbSessionStore;
 
@@ -26,6 +23,11 @@ pub fn session_cookie_name(https: bool) -> &'static str {
 }
 
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The router with `extra` routes served through the same layers (tests add routes here).
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let https = state.settings.https();
     let store = DbSessionStore::new(state.db.clone(), state.clock.clone());
     let sessions = SessionManagerLayer::new(store)
@@ -77,8 +79,10 @@ pub fn router(state: AppState) -> Router {
 
     let router = api
         .merge(browser)
+        .merge(extra)
         .fallback(not_found)
-        .layer(RequestBodyLimitLayer::new(params::MAX_BODY))
+        .layer(axum::middleware::from_fn(crate::guard::limit_body))
+        .layer(axum::middleware::from_fn(crate::guard::catch_panic))
         .with_state(state);
     let mut router = crate::trace::layers(router);
     for (name, value) in security_headers(https) {

@@ -22,6 +22,20 @@ pub enum AppError {
     Internal(String),
 }
 
+impl AppError {
+    /// The database is unreachable or refusing work for now: answered 503, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            AppError::Db(e) => crate::storage::is_unavailable(e),
+            // Every backend error of our session store is a failed database call.
+            AppError::Session(tower_sessions::session::Error::Store(
+                tower_sessions::session_store::Error::Backend(_),
+            )) => true,
+            _ => false,
+        }
+    }
+}
+
 /// Why a request failed, for the log only (never sent): attached to the response by
 /// `AppError` and `OAuthError`, taken off and logged by the trace middleware.
 #[derive(Clone, Debug)]
@@ -50,11 +64,19 @@ impl Failure {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let mut response = (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Html("<!doctype html><title>Error</title><p>Something went wrong on our side. Please try again.</p>"),
-        )
-            .into_response();
+        let mut response = if self.is_unavailable() {
+            crate::views::error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "The service cannot complete sign-in right now. Please try again in a moment.",
+            )
+        } else {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><title>Error</title><p>Something went wrong on our side. Please try again.</p>"),
+            )
+                .into_response()
+        };
         Failure::internal(&self).attach(&mut response);
         response
     }

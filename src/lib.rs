@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod federation;
+pub mod guard;
 pub mod jose;
 pub mod oauth;
 pub mod outbound;

@@ -1,7 +1,19 @@
 //! Assembling and running the server: database, migrations, keys, router.
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
@@ -27,7 +39,19 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     Ok(AppState::new(db, Arc::new(keys), clock, settings))
 }
 
-/// Serves until the process receives Ctrl-C or SIGTERM.
+/// Most connections served at once; further clients wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 4096;
+/// A client must send a complete request head within this time (also how long an idle
+/// keep-alive connection stays open): slow clients cannot hold connections.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head (request line and headers), and most header fields; beyond either
+/// the answer is 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+pub const MAX_HEADERS: usize = 64;
+/// After a shutdown signal, in-flight requests get this long to finish.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Serves until the process receives Ctrl-C or SIGTERM, then drains and returns `Ok`.
 pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()> {
     spawn_housekeeping(state.clone());
     crate::oauth::logout::backchannel::spawn_worker(
@@ -35,10 +59,83 @@ pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()
         state.clock.clone(),
         state.settings.allow_private_callbacks,
     );
-    let app = crate::app::router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    serve_router(crate::app::router(state), listener, shutdown_signal()).await;
+    Ok(())
+}
+
+/// Serves `router` on `listener` over HTTP/1.1 with the limits above until `shutdown`
+/// completes; then stops accepting, lets in-flight requests finish (at most
+/// `DRAIN_TIMEOUT`) and closes idle connections. The binary and every test serve with this.
+pub async fn serve_router(
+    router: Router,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_header_size(MAX_HEADER_BYTES)
+        .max_headers(MAX_HEADERS)
+        .max_buf_size(MAX_HEADER_BYTES.max(8192) * 2);
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request)
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing requests in flight");
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still in flight after {} s; closing their connections",
+            DRAIN_TIMEOUT.as_secs()
+        );
+    }
+}
+
+/// Errors of one connection (reset, aborted) are the client's; others (out of file
+/// descriptors) are waited out so that the loop does not spin.
+async fn accept_failed(error: std::io::Error) {
+    use std::io::ErrorKind::*;
+    if matches!(
+        error.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(%error, "cannot accept connections");
+    tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
 /// Deletes expired sessions, codes and token records every ten minutes.

@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 use super::error::{OAuthError, OAuthResult};
-use super::params::Params;
+use super::params::{is_clean, Params};
 use crate::jose::client_keys;
 use crate::secrets::{client_secret_hash, constant_time_eq};
 use crate::state::AppState;
@@ -31,7 +31,9 @@ fn failed(why: &'static str) -> OAuthError {
     OAuthError::invalid_client("client authentication failed").with_detail(why)
 }
 
-fn parse_basic(headers: &HeaderMap) -> OAuthResult<Option<(String, String)>> {
+/// The `client_secret_basic` credentials of an `Authorization` header (RFC 6749 §2.3.1), if
+/// there is one; anything malformed is `invalid_client`.
+pub fn parse_basic(headers: &HeaderMap) -> OAuthResult<Option<(String, String)>> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -60,7 +62,12 @@ fn parse_basic(headers: &HeaderMap) -> OAuthResult<Option<(String, String)>> {
             .map(|c| c.into_owned())
             .map_err(|_| malformed())
     };
-    Ok(Some((unescape(id)?, unescape(secret)?)))
+    let (id, secret) = (unescape(id)?, unescape(secret)?);
+    // The same rule as for every form value: no control character reaches a query.
+    if !is_clean(&id) || !is_clean(&secret) {
+        return Err(failed("control character in Basic credentials"));
+    }
+    Ok(Some((id, secret)))
 }
 
 fn presented(headers: &HeaderMap, params: &Params) -> OAuthResult<Presented> {
@@ -177,6 +184,10 @@ async fn check_assertion(
         None => client_keys::unverified_subject(assertion)
             .ok_or_else(|| failed("client assertion without a readable sub"))?,
     };
+    // Claims are JSON strings, which may hold any character: checked like form values.
+    if !is_clean(&client_id) || client_id.len() > 255 {
+        return Err(failed("client assertion sub is not a usable client_id"));
+    }
     let client = state
         .clients
         .get(&state.db, &client_id)
@@ -218,7 +229,9 @@ async fn check_assertion(
     if exp <= now - 30 || exp > now + 3600 {
         return Err(failed("client assertion expired or valid too far ahead"));
     }
-    let jti = str_claim("jti").ok_or_else(|| failed("client assertion without jti"))?;
+    let jti = str_claim("jti")
+        .filter(|jti| is_clean(jti) && jti.len() <= 255)
+        .ok_or_else(|| failed("client assertion without a usable jti"))?;
     let fresh = crate::storage::assertions::remember_assertion(
         &state.db,
         &format!("{client_id}\n{jti}"),

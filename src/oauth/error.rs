@@ -202,10 +202,19 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// Internal failures become an opaque `server_error`; the cause is kept for the log.
+/// Internal failures become an opaque `server_error` (`temporarily_unavailable`, 503, when the
+/// database is unreachable); the cause is kept for the log.
 impl From<AppError> for OAuthError {
     fn from(error: AppError) -> Self {
-        let mut oauth = OAuthError::server_error().with_detail(error.to_string());
+        let mut oauth = if error.is_unavailable() {
+            OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the service is temporarily unavailable; retry later",
+            )
+        } else {
+            OAuthError::server_error()
+        }
+        .with_detail(error.to_string());
         oauth.internal = true;
         oauth
     }

@@ -1,5 +1,8 @@
 //! Parsing of protocol parameters: strict `application/x-www-form-urlencoded` (no duplicates,
-//! valid UTF-8, bounded sizes) and newtypes that can only hold valid values.
+//! valid UTF-8 without control characters, bounded sizes) and newtypes that can only hold
+//! valid values. Every query and form value of every endpoint passes through `Params::parse`,
+//! so nothing that PostgreSQL refuses (a NUL byte) or that no protocol value may contain
+//! reaches a query.
 use std::collections::HashMap;
 
 use axum::extract::FromRequest;
@@ -10,6 +13,7 @@ use super::error::{OAuthError, OAuthResult};
 
 const MAX_PARAMS: usize = 64;
 const MAX_VALUE_LEN: usize = 8192;
+const MAX_NAME_LEN: usize = 128;
 pub const MAX_BODY: usize = 64 * 1024;
 
 /// Protocol parameters, each present at most once. Empty values count as absent (RFC 6749 §3.1).
@@ -17,8 +21,9 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub struct Params(HashMap<String, String>);
 
 impl Params {
-    /// Parses an urlencoded string. Duplicates, invalid UTF-8 and oversized values are
-    /// `invalid_request` (RFC 6749 §3.1, §3.2: parameters MUST NOT be included more than once).
+    /// Parses an urlencoded string. Duplicates, invalid UTF-8, control characters and
+    /// oversized values are `invalid_request` (RFC 6749 §3.1, §3.2: parameters MUST NOT be
+    /// included more than once; Appendix A: every protocol value is printable).
     pub fn parse(raw: &[u8]) -> OAuthResult<Params> {
         let mut map = HashMap::new();
         for pair in raw.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
@@ -29,11 +34,24 @@ impl Params {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
                 None => (pair, &b""[..]),
             };
+            if value.len() > 3 * MAX_VALUE_LEN || name.len() > 3 * MAX_NAME_LEN {
+                return Err(OAuthError::invalid_request("a parameter is too long"));
+            }
             let name = decode(name)?;
             let value = decode(value)?;
-            if value.len() > MAX_VALUE_LEN || name.len() > 128 {
+            if !is_clean(&name) {
+                return Err(OAuthError::invalid_request(
+                    "parameter names must not contain control characters",
+                ));
+            }
+            if value.len() > MAX_VALUE_LEN || name.len() > MAX_NAME_LEN {
                 return Err(OAuthError::invalid_request(format!(
                     "parameter {name:.40} is too long"
+                )));
+            }
+            if !is_clean(&value) {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter {name:.40} must not contain control characters"
                 )));
             }
             if value.is_empty() {
@@ -60,6 +78,13 @@ impl Params {
     pub fn contains(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }
+}
+
+/// True when `value` holds no control character (C0, DEL, C1): none is valid in a protocol
+/// value (RFC 6749 Appendix A), a NUL is refused by PostgreSQL, and the rest only serve to
+/// forge log lines or confuse a comparison.
+pub fn is_clean(value: &str) -> bool {
+    !value.chars().any(char::is_control)
 }
 
 fn decode(raw: &[u8]) -> OAuthResult<String> {

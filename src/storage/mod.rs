@@ -24,6 +24,41 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 pub use sea_orm::DatabaseConnection as Db;
 
+/// How long a request waits for a database connection before it is answered 503: long enough
+/// for a burst to queue, short enough that a client never hangs on an unreachable database.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// True when `error` says the database is unreachable or refusing work for now (the pool
+/// timed out, the connection broke, PostgreSQL is shutting down or out of connections,
+/// SQLite is locked), rather than that the statement or data is wrong. Such a request is
+/// answered 503 and may be retried; the transaction it ran in was rolled back.
+pub fn is_unavailable(error: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::RuntimeErr;
+    let sqlx = match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::Protocol(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(e) => {
+            let code = e.code().unwrap_or_default();
+            // PostgreSQL classes 08 (connection exception), 53 (insufficient resources),
+            // 57P01-57P03 (shutdown, cannot connect now); SQLite 5/6 (busy, locked).
+            code.starts_with("08")
+                || code.starts_with("53")
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
+        }
+        _ => false,
+    }
+}
+
 /// Opens the database. A SQLite file is created if missing and runs in WAL mode with
 /// `synchronous=NORMAL` (durable across process crashes, fast commits) and a busy timeout so
 /// that concurrent writers queue instead of failing.
@@ -46,8 +81,8 @@ pub async fn connect(url: &str, pool_size: Option<u32>) -> Result<DatabaseConnec
     options
         .max_connections(pool_size.unwrap_or(default_pool))
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .sqlx_logging(false);
     options.map_sqlx_sqlite_opts(|opts| {
         use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};

@@ -84,6 +84,54 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     spawn(configure, None).await
 }
 
+/// How `spawn_served` runs a server: on a database URL of the test's choosing (None: a fresh
+/// one), with extra routes behind every layer, until `shutdown` completes.
+pub struct Serving {
+    pub database_url: Option<String>,
+    pub extra: axum::Router<AppState>,
+    pub shutdown: futures::future::BoxFuture<'static, ()>,
+}
+
+impl Default for Serving {
+    fn default() -> Self {
+        Serving {
+            database_url: None,
+            extra: axum::Router::new(),
+            shutdown: Box::pin(std::future::pending()),
+        }
+    }
+}
+
+/// An app served as `Serving` says; the handle ends when the server has drained.
+pub async fn spawn_served(serving: Serving) -> (TestApp, tokio::task::JoinHandle<()>) {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut settings = test_settings(dir.path(), port).await;
+    if let Some(url) = serving.database_url {
+        settings.database_url = url;
+    }
+    let clock = FixedClock::default();
+    clock.advance(SystemClock.now());
+    let state = tessera::server::build_state(settings.clone(), Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let app = tessera::app::router_with(state.clone(), serving.extra);
+    let server = tokio::spawn(tessera::server::serve_router(
+        app,
+        listener,
+        serving.shutdown,
+    ));
+    let app = TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        state,
+        clock,
+        settings,
+        _dir: dir,
+    };
+    (app, server)
+}
+
 /// A second instance on the same database and behind the same issuer URL (as behind a load
 /// balancer), with its own, empty keys directory.
 pub async fn spawn_app_sharing(other: &TestApp) -> TestApp {
@@ -111,7 +159,11 @@ async fn spawn(configure: impl FnOnce(&mut Settings), database_url: Option<Strin
         .await
         .unwrap();
     let app = tessera::app::router(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(tessera::server::serve_router(
+        app,
+        listener,
+        std::future::pending(),
+    ));
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
         state,

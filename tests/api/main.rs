@@ -5,12 +5,15 @@
 mod access_tokens;
 mod authorization_code;
 mod cli;
+mod faults;
 mod federation;
 mod helpers;
+mod hostile_input;
 mod instances;
 mod logout;
 mod logs;
 mod malformed;
+mod outage;
 mod registration;
 mod tokens;
 mod tracing;
