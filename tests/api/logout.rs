@@ -432,3 +432,75 @@ async fn cli_sign_out_ends_every_session_of_the_user_and_notifies_the_apps() {
         .collect();
     assert_eq!(sids.len(), 2, "one logout token per session");
 }
+
+/// A receiver that answers 503 to its first call and 200 afterwards.
+async fn flaky_receiver() -> (String, Arc<Mutex<Vec<u16>>>) {
+    let answers = Arc::new(Mutex::new(Vec::new()));
+    let seen = answers.clone();
+    let app = axum::Router::new().route(
+        "/backchannel",
+        axum::routing::post(move || {
+            let seen = seen.clone();
+            async move {
+                let mut seen = seen.lock().unwrap();
+                let status = if seen.is_empty() {
+                    AxumStatus::SERVICE_UNAVAILABLE
+                } else {
+                    AxumStatus::OK
+                };
+                seen.push(status.as_u16());
+                status
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, answers)
+}
+
+#[tokio::test]
+async fn a_failed_delivery_stays_in_the_outbox_and_a_restarted_worker_sends_it() {
+    let app = spawn_app_with(|s| s.allow_private_callbacks = true).await;
+    app.add_user("alice").await;
+    let (url, answers) = flaky_receiver().await;
+    let client = app.add_client(app_with_logout("App", Some(url))).await;
+    let browser = Browser::new(&app);
+    let tokens = tokens_in(&browser, &app, &client, "openid").await;
+    let response = get_logout(
+        &browser,
+        &app,
+        &[("id_token_hint", tokens["id_token"].as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        *answers.lock().unwrap(),
+        vec![503],
+        "tried once during the logout"
+    );
+    let pending = tessera::storage::logout_deliveries::pending(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(pending, 1, "kept for a retry");
+
+    // A worker started later (as after a restart) sends it once its retry time has come.
+    tessera::oauth::logout::backchannel::spawn_worker(
+        app.state.db.clone(),
+        app.state.clock.clone(),
+        true,
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(answers.lock().unwrap().len(), 1, "not before its backoff");
+    app.clock.advance(6);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while answers.lock().unwrap().len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(*answers.lock().unwrap(), vec![503, 200]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pending = tessera::storage::logout_deliveries::pending(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0, "delivered and gone");
+}
