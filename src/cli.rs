@@ -14,6 +14,8 @@ use crate::storage::clients::Client;
 use crate::storage::{self, users};
 use crate::types::{AuthMethod, SigningAlg};
 
+pub mod keys;
+
 #[derive(Parser)]
 #[command(
     name = "tessera",
@@ -42,6 +44,9 @@ pub enum Command {
     /// Manage upstream OpenID providers.
     #[command(subcommand)]
     Upstream(crate::federation::cli::UpstreamCommand),
+    /// Signing keys (rotation) and the master key.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 #[derive(Subcommand)]
@@ -170,6 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => user(settings, command).await,
         Command::Client(command) => client(settings, command).await,
         Command::Upstream(command) => crate::federation::cli::run(&settings, command).await,
+        Command::Keys(command) => keys::run(&settings, command).await,
     }
 }
 
@@ -367,7 +373,7 @@ async fn client(settings: Settings, command: ClientCommand) -> anyhow::Result<()
     let now = SystemClock.now();
     match command {
         ClientCommand::Add { spec, json } => {
-            let keys = crate::jose::keys::Keys::load_shared(&db, &settings.keys_dir, now).await?;
+            let keys = crate::jose::keys::Keys::load_shared(&db, &settings, now).await?;
             let (client, secret) =
                 register_client(&db, &keys.client_secret_pepper, spec, now).await?;
             let value = json!({
@@ -434,7 +440,7 @@ async fn client(settings: Settings, command: ClientCommand) -> anyhow::Result<()
             if !needs_secret(&client) {
                 bail!("client {client_id} does not authenticate with a secret");
             }
-            let keys = crate::jose::keys::Keys::load_shared(&db, &settings.keys_dir, now).await?;
+            let keys = crate::jose::keys::Keys::load_shared(&db, &settings, now).await?;
             let secret = random_token(32);
             storage::clients::set_secret_hash(
                 &db,

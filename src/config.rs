@@ -115,6 +115,27 @@ pub struct Settings {
     /// Most argon2 hashes computed at once (default: number of cores).
     #[arg(long, env = "TESSERA_PASSWORD_CONCURRENCY", global = true)]
     pub password_concurrency: Option<usize>,
+    /// The master key sealing the keys and secrets in the database: 32 bytes in base64
+    /// (default: the file `master.key` in the keys directory, generated on first start).
+    /// Every instance of a deployment needs the same one.
+    #[arg(
+        long,
+        env = "TESSERA_MASTER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub master_key: Option<crate::secrets::Secret>,
+    /// Seconds a new signing key is published (as `next`) before it signs.
+    #[arg(
+        long,
+        env = "TESSERA_KEY_PUBLISH_AHEAD_SECONDS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub key_publish_ahead_seconds: u32,
+    /// Rotate each signing key automatically once it has signed for this many days.
+    #[arg(long, env = "TESSERA_KEY_ROTATION_DAYS", global = true)]
+    pub key_rotation_days: Option<u32>,
 }
 
 impl Settings {

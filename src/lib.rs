@@ -8,6 +8,7 @@ pub mod error;
 pub mod federation;
 pub mod jose;
 pub mod oauth;
+pub mod sealing;
 pub mod secrets;
 pub mod server;
 pub mod state;

@@ -23,8 +23,15 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     storage::migrate(&db)
         .await
         .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
-    let keys = Keys::load_shared(&db, &settings.keys_dir, clock.now()).await?;
-    Ok(AppState::new(db, Arc::new(keys), clock, settings))
+    let keys = Arc::new(Keys::load_shared(&db, &settings, clock.now()).await?);
+    let state = AppState::new(db, keys, clock, settings);
+    // Key rotations and promotions reach this instance within a poll, without a restart.
+    state.keys.start_watch(
+        state.db.clone(),
+        state.clock.clone(),
+        state.settings.clone(),
+    );
+    Ok(state)
 }
 
 /// Serves until the process receives Ctrl-C or SIGTERM.

@@ -5,6 +5,7 @@ mod m20261126_000001_init;
 mod m20261126_000002_server_keys;
 mod m20261126_000003_refresh_generations;
 mod m20261201_000001_change_versions;
+mod m20261201_000200_signing_keys;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_server_keys::Migration),
             Box::new(m20261126_000003_refresh_generations::Migration),
             Box::new(m20261201_000001_change_versions::Migration),
+            Box::new(m20261201_000200_signing_keys::Migration),
         ]
     }
 }

@@ -167,7 +167,8 @@ async fn add(
         );
         row.issuer = issuer;
     }
-    let upstream = upstream::insert_new(&db, row).await?;
+    let keys = crate::jose::keys::Keys::load_shared(&db, settings, SystemClock.now()).await?;
+    let upstream = upstream::insert_new(&db, &keys.master(), row).await?;
     let mut value = describe(&upstream, &callback);
     value["discovered"] = json!(warning.is_none());
     if let Some(warning) = &warning {

@@ -10,6 +10,7 @@ pub mod families;
 pub mod revocations;
 pub mod server_keys;
 pub mod sessions;
+pub mod signing_keys;
 pub mod upstreams;
 pub mod users;
 pub mod versions;
