@@ -70,7 +70,7 @@ pub async fn ensure_active(
         if active_of(&store::list(db).await?, alg).is_some() {
             continue;
         }
-        let material = generate(alg)?;
+        let material = generate_off_runtime(alg).await?;
         let sealed = master.seal(&seal_label(&material.kid), &material.pem)?;
         let inserted =
             store::insert(db, &material.kid, alg.as_str(), ACTIVE, &sealed, None, now).await;
@@ -84,6 +84,17 @@ pub async fn ensure_active(
         versions::bump(db, versions::KEYS, now).await?;
     }
     Ok(())
+}
+
+/// A new key pair, generated on a blocking thread: an RSA key takes tens to hundreds of
+/// milliseconds, which must not stall the requests sharing a runtime worker.
+async fn generate_off_runtime(alg: SigningAlg) -> Result<super::keys::KeyMaterial, KeyError> {
+    tokio::task::spawn_blocking(move || generate(alg))
+        .await
+        .map_err(|e| KeyError::Invalid {
+            what: alg.as_str().into(),
+            message: format!("key generation failed: {e}"),
+        })?
 }
 
 fn active_of(rows: &[SigningKeyRow], alg: SigningAlg) -> Option<&SigningKeyRow> {
@@ -164,7 +175,7 @@ async fn start_successor(
         return Ok(None);
     }
     let stored = async {
-        let material = generate(alg)?;
+        let material = generate_off_runtime(alg).await?;
         let sealed = master.seal(&seal_label(&material.kid), &material.pem)?;
         store::insert(
             db,
@@ -226,6 +237,7 @@ pub async fn retire(
         return Err(LifecycleError::Raced(row.alg));
     }
     versions::bump(db, versions::KEYS, now).await?;
+    crate::storage::scrub(db).await?;
     Ok(SigningKeyRow {
         state: RETIRED.into(),
         retired_at: Some(now),

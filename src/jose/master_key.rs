@@ -147,8 +147,10 @@ pub async fn seal_legacy(
     dir: &Path,
     now: i64,
 ) -> Result<(), KeyError> {
+    let mut cleared = false;
     if let Some(pepper) = server_keys::get(db, PEPPER).await? {
         if !sealing::is_sealed(&pepper) {
+            cleared = true;
             let sealed = master.seal(&pepper_label(), pepper.as_bytes())?;
             if server_keys::replace_if(db, PEPPER, &pepper, &sealed).await? {
                 tracing::info!("sealed the client-secret pepper under the master key");
@@ -194,6 +196,7 @@ pub async fn seal_legacy(
         }
         if from_db.is_some() {
             server_keys::delete(db, purpose).await?;
+            cleared = true;
         }
     }
     for file in [LEGACY_KEYS[0].1, LEGACY_KEYS[1].1, PEPPER] {
@@ -209,6 +212,7 @@ pub async fn seal_legacy(
     }
     for upstream in upstreams::list(db).await? {
         if !sealing::is_sealed(&upstream.client_secret) {
+            cleared = true;
             let sealed = master.seal(
                 &upstream_label(&upstream.name),
                 upstream.client_secret.as_bytes(),
@@ -225,6 +229,9 @@ pub async fn seal_legacy(
     }
     if imported {
         versions::bump(db, versions::KEYS, now).await?;
+    }
+    if cleared {
+        crate::storage::scrub(db).await?;
     }
     Ok(())
 }
@@ -302,5 +309,6 @@ pub async fn rotate_master(
     }
     versions::bump(&txn, versions::KEYS, now).await?;
     txn.commit().await?;
+    crate::storage::scrub(db).await?;
     Ok(done)
 }

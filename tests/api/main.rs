@@ -7,5 +7,6 @@ mod authorization_code;
 mod federation;
 mod helpers;
 mod instances;
+mod keys;
 mod malformed;
 mod tokens;
