@@ -150,7 +150,12 @@ pub async fn rotate(
     let kid = start_successor(db, master, &active, alg, activate_at, now)
         .await?
         .ok_or_else(|| LifecycleError::Raced(alg.as_str().into()))?;
-    let promoted = immediately && store::promote(db, &kid, alg.as_str(), now).await?;
+    // An instance may see the new key due and promote it first: either way it is active.
+    let promoted = immediately
+        && (store::promote(db, &kid, alg.as_str(), now).await?
+            || store::find(db, &kid)
+                .await?
+                .is_some_and(|row| row.state == ACTIVE));
     versions::bump(db, versions::KEYS, now).await?;
     Ok(Rotation {
         alg: alg.as_str(),
