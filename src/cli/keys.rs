@@ -34,6 +34,8 @@ pub enum KeysCommand {
     },
     /// Remove a retiring key from the JWKS: tokens it signed stop verifying.
     Retire {
+        /// The key's kid (from `tessera keys list`; a kid may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         /// Retire even though tokens it signed may still be valid.
         #[arg(long)]
