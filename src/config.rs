@@ -49,6 +49,17 @@ pub struct StoreSettings {
         help_heading = "Shared options"
     )]
     pub keys_dir: std::path::PathBuf,
+    /// The master key sealing the keys and secrets in the database: 32 bytes in base64
+    /// (default: the file `master.key` in the keys directory, generated on first start).
+    /// Every instance of a deployment, and the CLI, needs the same one.
+    #[arg(
+        long,
+        env = "TESSERA_MASTER_KEY",
+        hide_env_values = true,
+        global = true,
+        help_heading = "Shared options"
+    )]
+    pub master_key: Option<crate::secrets::Secret>,
 }
 
 /// The issuer of a server run without settings.
@@ -136,9 +147,31 @@ pub struct Settings {
     /// (tests, on-premise deployments); refused by default against request forgery.
     #[arg(long, env = "TESSERA_ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_callbacks: bool,
+    /// The master key (from [`StoreSettings`], shared by every command).
+    #[arg(skip)]
+    pub master_key: Option<crate::secrets::Secret>,
+    /// Seconds a new signing key is published (as `next`) before it signs.
+    #[arg(
+        long,
+        env = "TESSERA_KEY_PUBLISH_AHEAD_SECONDS",
+        default_value_t = 3600
+    )]
+    pub key_publish_ahead_seconds: u32,
+    /// Rotate each signing key automatically once it has signed for this many days.
+    #[arg(long, env = "TESSERA_KEY_ROTATION_DAYS")]
+    pub key_rotation_days: Option<u32>,
 }
 
 impl Settings {
+    /// Where this server keeps its state, as every command names it.
+    pub fn store(&self) -> StoreSettings {
+        StoreSettings {
+            database_url: self.database_url.clone(),
+            keys_dir: self.keys_dir.clone(),
+            master_key: self.master_key.clone(),
+        }
+    }
+
     /// Refuses settings that would make the server unsafe or unusable.
     pub fn check(&self) -> Result<(), String> {
         if !crate::types::is_https_or_loopback(&self.issuer) {

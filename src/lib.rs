@@ -11,6 +11,7 @@ pub mod guard;
 pub mod jose;
 pub mod oauth;
 pub mod outbound;
+pub mod sealing;
 pub mod secrets;
 pub mod server;
 pub mod state;

@@ -13,6 +13,15 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    /// For settings that hold a secret (`TESSERA_MASTER_KEY`).
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(value.to_string()))
+    }
+}
+
 impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
@@ -64,4 +73,20 @@ pub fn derived_key(pepper: &[u8], label: &str) -> ring::hmac::Key {
     let parent = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, pepper);
     let derived = ring::hmac::sign(&parent, label.as_bytes());
     ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref())
+}
+
+/// Writes a new file readable by its owner only (mode 0600), refusing to overwrite one
+/// (`ErrorKind::AlreadyExists`), e.g. one another process just made.
+pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }

@@ -35,8 +35,15 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     storage::migrate(&db)
         .await
         .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
-    let keys = Keys::load_shared(&db, &settings.keys_dir, clock.now()).await?;
-    Ok(AppState::new(db, Arc::new(keys), clock, settings))
+    let keys = Arc::new(Keys::load_shared(&db, &settings.store(), clock.now()).await?);
+    let state = AppState::new(db, keys, clock, settings);
+    // Key rotations and promotions reach this instance within a poll, without a restart.
+    state.keys.start_watch(
+        state.db.clone(),
+        state.clock.clone(),
+        state.settings.clone(),
+    );
+    Ok(state)
 }
 
 /// Most connections served at once; further clients wait in the listen backlog.

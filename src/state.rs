@@ -42,7 +42,7 @@ impl AppState {
         AppState(Arc::new(Shared {
             discovery: Arc::new(crate::oauth::discovery::Documents::build(&settings)),
             passwords: Passwords::new(settings.password_concurrency),
-            federation: Arc::new(crate::federation::Federation::default()),
+            federation: Arc::new(crate::federation::Federation::new(keys.clone())),
             clients: crate::storage::client_cache::ClientCache::start(db.clone()),
             registrations: Default::default(),
             db,

@@ -11,6 +11,7 @@ pub mod registration_tokens;
 pub mod revoked_tokens;
 pub mod server_keys;
 pub mod sessions;
+pub mod signing_keys;
 pub mod token_families;
 pub mod upstream_identities;
 pub mod upstreams;

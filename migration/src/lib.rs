@@ -6,6 +6,7 @@ mod m20261126_000002_server_keys;
 mod m20261126_000003_refresh_generations;
 mod m20261201_000001_change_versions;
 mod m20261201_000100_client_metadata;
+mod m20261201_000200_signing_keys;
 mod m20261201_000300_login_sessions;
 
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_refresh_generations::Migration),
             Box::new(m20261201_000001_change_versions::Migration),
             Box::new(m20261201_000100_client_metadata::Migration),
+            Box::new(m20261201_000200_signing_keys::Migration),
             Box::new(m20261201_000300_login_sessions::Migration),
         ]
     }

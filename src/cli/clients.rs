@@ -213,7 +213,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
                 ..ClientMetadata::default()
             })?;
             let db = open(store).await?;
-            let keys = crate::jose::keys::Keys::load_shared(&db, &store.keys_dir, now).await?;
+            let keys = crate::jose::keys::Keys::load_shared(&db, store, now).await?;
             let (client, secret) =
                 clients::register(&db, &keys.client_secret_pepper, metadata, now).await?;
             let mut value = describe(&client);
@@ -294,7 +294,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
                 current.name = name;
             }
             let metadata = metadata.apply(current)?;
-            let keys = crate::jose::keys::Keys::load_shared(&db, &store.keys_dir, now).await?;
+            let keys = crate::jose::keys::Keys::load_shared(&db, store, now).await?;
             let (client, secret) =
                 clients::update(&db, &keys.client_secret_pepper, &client_id, metadata, now).await?;
             // Return only once every running instance has dropped its cached copy.
@@ -332,7 +332,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             if !client.auth_method.uses_secret() {
                 bail!("client {client_id} does not authenticate with a secret");
             }
-            let keys = crate::jose::keys::Keys::load_shared(&db, &store.keys_dir, now).await?;
+            let keys = crate::jose::keys::Keys::load_shared(&db, store, now).await?;
             let secret = random_token(32);
             storage::clients::set_secret_hash(
                 &db,

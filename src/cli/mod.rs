@@ -5,6 +5,7 @@
 //! it uses: the database and keys directory for all, the issuer where it prints URLs, and
 //! the server's settings for `serve` alone, so that a server setting cannot break `user list`.
 mod clients;
+mod keys;
 mod output;
 mod registration_tokens;
 mod serve;
@@ -54,6 +55,17 @@ pub enum Command {
     /// Manage initial access tokens for dynamic client registration (RFC 7591).
     #[command(subcommand)]
     RegistrationToken(registration_tokens::RegistrationTokenCommand),
+    /// Signing keys (rotation) and the master key. Takes the server's settings: `retire`
+    /// weighs the token lifetimes, `rotate` the publish-ahead time.
+    Keys(KeysArgs),
+}
+
+#[derive(clap::Args)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    settings: Box<Settings>,
+    #[command(subcommand)]
+    command: keys::KeysCommand,
 }
 
 impl Cli {
@@ -80,6 +92,7 @@ impl Cli {
 fn with_store(mut settings: Settings, store: &StoreSettings) -> Settings {
     settings.database_url = store.database_url.clone();
     settings.keys_dir = store.keys_dir.clone();
+    settings.master_key = store.master_key.clone();
     settings
 }
 
@@ -121,6 +134,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Upstream(command) => upstreams::run(&store, json, command).await,
         Command::RegistrationToken(command) => {
             registration_tokens::run(&store, json, command).await
+        }
+        Command::Keys(args) => {
+            keys::run(&with_store(*args.settings, &store), json, args.command).await
         }
     }
 }

@@ -122,7 +122,8 @@ async fn add(store: &StoreSettings, json: bool, args: AddArgs) -> anyhow::Result
         );
         row.issuer = issuer;
     }
-    let upstream = upstream::insert_new(&db, row).await?;
+    let keys = crate::jose::keys::Keys::load_shared(&db, store, SystemClock.now()).await?;
+    let upstream = upstream::insert_new(&db, &keys.master(), row).await?;
     let mut value = describe(&upstream, &callback);
     value["discovered"] = json!(warning.is_none());
     if let Some(warning) = &warning {

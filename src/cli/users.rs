@@ -210,7 +210,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: UserCommand) -> any
             let Some(user) = users::find_by_username(&db, &username).await? else {
                 bail!("no user named {username}")
             };
-            let keys = crate::jose::keys::Keys::load_shared(&db, &store.keys_dir, now).await?;
+            let keys = crate::jose::keys::Keys::load_shared(&db, store, now).await?;
             let ctx = crate::oauth::logout::ending::Context {
                 db: &db,
                 keys: &keys,

@@ -2,6 +2,7 @@
 //! upstream, re-read when the signing keys rotate), the authorization URL (code + PKCE S256 +
 //! `state` + `nonce`), the code exchange, and full ID-token validation. No axum here.
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use openidconnect::core::{
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, RwLock};
 
 use super::upstream::{quirks, Quirks};
+use crate::jose::keys::Keys;
 use crate::storage::upstreams::Upstream;
 
 /// Every upstream call (discovery, JWKS, token, userinfo) gives up after this long.
@@ -136,10 +138,11 @@ struct Cached {
 }
 
 /// Provider metadata and keys per upstream, shared by every request of this instance.
-#[derive(Default)]
 pub struct Federation {
     http: OnceCell<reqwest::Client>,
     cache: RwLock<HashMap<String, Cached>>,
+    /// Opens the upstream client secrets, stored sealed (see `jose::master_key`).
+    keys: Arc<Keys>,
 }
 
 /// The HTTP client for upstream calls: no redirects (a token endpoint that redirects is
@@ -173,6 +176,27 @@ pub async fn discover(
 }
 
 impl Federation {
+    pub fn new(keys: Arc<Keys>) -> Federation {
+        Federation {
+            http: OnceCell::new(),
+            cache: RwLock::default(),
+            keys,
+        }
+    }
+
+    /// The upstream's client secret, opened.
+    fn client_secret(&self, upstream: &Upstream) -> Result<String, UpstreamError> {
+        self.keys
+            .master()
+            .open_string(
+                &crate::jose::master_key::upstream_label(&upstream.name),
+                &upstream.client_secret,
+            )
+            .map_err(|e| {
+                UpstreamError::Unavailable(format!("cannot open the stored client secret: {e}"))
+            })
+    }
+
     fn http(&self) -> Result<&reqwest::Client, UpstreamError> {
         // `get` then `set` instead of `get_or_try_init`: building is synchronous and cheap.
         if let Some(http) = self.http.get() {
@@ -225,7 +249,7 @@ impl Federation {
         reauthentication: Reauthentication,
     ) -> Result<Started, UpstreamError> {
         let metadata = self.metadata(upstream, now, false).await?;
-        let client = client(upstream, metadata, callback)?;
+        let client = client(upstream, self.client_secret(upstream)?, metadata, callback)?;
         let quirks = quirks(upstream);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -280,6 +304,7 @@ impl Federation {
         let http = self.http()?;
         let mut client = client(
             upstream,
+            self.client_secret(upstream)?,
             self.metadata(upstream, now, false).await?,
             callback_url,
         )?;
@@ -300,7 +325,7 @@ impl Federation {
             )) => {
                 tracing::info!(upstream = %upstream.name, "ID token signed by an unknown key; re-reading the upstream's keys");
                 let fresh = self.metadata(upstream, now, true).await?;
-                client = self::client(upstream, fresh, callback_url)?;
+                client = self::client(upstream, self.client_secret(upstream)?, fresh, callback_url)?;
                 verify(&client, id_token, &nonce, now)
             }
             other => other,
@@ -324,6 +349,7 @@ impl Federation {
 
 fn client(
     upstream: &Upstream,
+    client_secret: String,
     metadata: CoreProviderMetadata,
     callback: &str,
 ) -> Result<Client, UpstreamError> {
@@ -342,7 +368,7 @@ fn client(
     Ok(Client::from_provider_metadata(
         metadata,
         ClientId::new(upstream.client_id.clone()),
-        Some(ClientSecret::new(upstream.client_secret.clone())),
+        Some(ClientSecret::new(client_secret)),
     )
     .set_redirect_uri(redirect)
     .set_auth_type(auth_type))

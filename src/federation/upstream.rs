@@ -2,6 +2,7 @@
 //! quirks a stored row implies. No HTTP here.
 use sea_orm::ConnectionTrait;
 
+use crate::sealing::MasterKey;
 use crate::storage::upstreams::{self, Upstream};
 
 /// The issuer the `google` preset uses unless overridden.
@@ -151,18 +152,28 @@ pub fn build(spec: UpstreamSpec, now: i64) -> Result<Upstream, String> {
 /// Validates and stores an upstream provider; fails if the name is taken.
 pub async fn register(
     db: &impl ConnectionTrait,
+    master: &MasterKey,
     spec: UpstreamSpec,
     now: i64,
 ) -> anyhow::Result<Upstream> {
     let upstream = build(spec, now).map_err(anyhow::Error::msg)?;
-    insert_new(db, upstream).await
+    insert_new(db, master, upstream).await
 }
 
-/// Stores a row made by `build`; fails if the name is taken.
-pub async fn insert_new(db: &impl ConnectionTrait, upstream: Upstream) -> anyhow::Result<Upstream> {
+/// Stores a row made by `build`, its client secret sealed under `master` (the returned row
+/// holds it sealed too); fails if the name is taken.
+pub async fn insert_new(
+    db: &impl ConnectionTrait,
+    master: &MasterKey,
+    mut upstream: Upstream,
+) -> anyhow::Result<Upstream> {
     if upstreams::find(db, &upstream.name).await?.is_some() {
         anyhow::bail!("an upstream named {} already exists", upstream.name);
     }
+    upstream.client_secret = master.seal(
+        &crate::jose::master_key::upstream_label(&upstream.name),
+        upstream.client_secret.as_bytes(),
+    )?;
     upstreams::insert(db, upstream.clone()).await?;
     Ok(upstream)
 }

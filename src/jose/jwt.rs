@@ -1,5 +1,5 @@
 //! Signing and verifying the server's own JWTs (ID tokens, RFC 9068 access tokens).
-use josekit::jws::{JwsHeader, JwsVerifier};
+use josekit::jws::JwsHeader;
 use josekit::jwt::{self, JwtPayload};
 use serde_json::{Map, Value};
 
@@ -22,26 +22,26 @@ pub enum JwtError {
     Signing(String),
 }
 
-/// Signs `claims` with the server's key for `alg`; `typ` goes into the header.
+/// Signs `claims` with the server's active key for `alg`; `typ` goes into the header.
 pub fn sign(
     keys: &Keys,
     alg: SigningAlg,
     typ: &str,
     claims: Map<String, Value>,
 ) -> Result<String, JwtError> {
+    let set = keys.signing();
+    let key = set.active(alg);
     let mut header = JwsHeader::new();
     header.set_token_type(typ);
-    header.set_key_id(keys.kid(alg));
+    header.set_key_id(&key.kid);
     let payload = JwtPayload::from_map(claims).map_err(|e| JwtError::Signing(e.to_string()))?;
-    let signed = match alg {
-        SigningAlg::Es256 => jwt::encode_with_signer(&payload, &header, &keys.es256.signer),
-        SigningAlg::Rs256 => jwt::encode_with_signer(&payload, &header, &keys.rs256.signer),
-    };
-    signed.map_err(|e| JwtError::Signing(e.to_string()))
+    jwt::encode_with_signer(&payload, &header, key.signer())
+        .map_err(|e| JwtError::Signing(e.to_string()))
 }
 
 /// Verifies a JWT signed by one of the server's keys and returns its claims. Only ES256 and
-/// RS256 are accepted (never `none`), and only with the `kid` of the matching key; `typ` must
+/// RS256 are accepted (never `none`), and only with the `kid` of a published key of that
+/// algorithm (next, active or retiring: a retired key's tokens fail); `typ` must
 /// equal `expected_typ` (case-insensitively, as RFC 9068 allows the `application/` prefix).
 /// Time-based claims are the caller's to check.
 pub fn verify(
@@ -62,9 +62,8 @@ pub fn verify(
         .claim("kid")
         .and_then(Value::as_str)
         .ok_or(JwtError::UnknownKey)?;
-    if kid != keys.kid(alg) {
-        return Err(JwtError::UnknownKey);
-    }
+    let set = keys.signing();
+    let verifier = set.verifier(alg, kid).ok_or(JwtError::UnknownKey)?;
     let typ = header
         .claim("typ")
         .and_then(Value::as_str)
@@ -74,10 +73,6 @@ pub fn verify(
     if typ != expected_typ {
         return Err(JwtError::WrongType);
     }
-    let verifier: &dyn JwsVerifier = match alg {
-        SigningAlg::Es256 => &keys.es256.verifier,
-        SigningAlg::Rs256 => &keys.rs256.verifier,
-    };
     let (payload, _) =
         jwt::decode_with_verifier(token, verifier).map_err(|_| JwtError::BadSignature)?;
     Ok(payload.claims_set().clone())

@@ -109,6 +109,36 @@ pub async fn oauth_authorization_server(State(state): State<AppState>) -> Respon
     json_bytes(state.discovery.oauth_authorization_server.clone())
 }
 
-pub async fn jwks(State(state): State<AppState>) -> Response {
-    json_bytes(state.keys.jwks_json.clone())
+/// The JWKS (RFC 7517 §5) of the published keys. Cacheable for less than the publish-ahead
+/// time (see `jose::keys::jwks_max_age`), with a strong `ETag`; a matching `If-None-Match`
+/// gets 304 (RFC 9110 §13.1.2).
+pub async fn jwks(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let set = state.keys.signing();
+    let max_age =
+        crate::jose::keys::jwks_max_age(i64::from(state.settings.key_publish_ahead_seconds));
+    let cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}"))
+        .unwrap_or(HeaderValue::from_static("no-cache"));
+    let etag = HeaderValue::from_str(&set.jwks_etag).ok();
+    let matched = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == "*" || tag == set.jwks_etag);
+    let mut response = if matched {
+        axum::http::StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        json_bytes(set.jwks_json.clone())
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, cache_control);
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if let Some(etag) = etag {
+        headers.insert(header::ETAG, etag);
+    }
+    response
 }

@@ -13,6 +13,7 @@ pub mod registration_tokens;
 pub mod revocations;
 pub mod server_keys;
 pub mod sessions;
+pub mod signing_keys;
 pub mod upstreams;
 pub mod users;
 pub mod versions;
@@ -91,6 +92,9 @@ pub async fn connect(url: &str, pool_size: Option<u32>) -> Result<DatabaseConnec
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .create_if_missing(true)
+            // Deleted and overwritten rows are zeroed in their pages, so a key replaced by its
+            // sealed form leaves no clear copy in the file (`scrub` empties the WAL).
+            .pragma("secure_delete", "FAST")
     });
     Database::connect(options).await
 }
@@ -98,6 +102,22 @@ pub async fn connect(url: &str, pool_size: Option<u32>) -> Result<DatabaseConnec
 /// Applies pending migrations.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Removes old versions of the key tables' rows from the database files, after clear or
+/// superseded key material was replaced (an upgrade sealing clear rows, a master-key
+/// rotation, a retired key erased): on SQLite the WAL, which keeps old page images, is
+/// checkpointed and truncated (rows in the database pages are zeroed by `secure_delete`); on
+/// PostgreSQL the three small tables are rewritten, leaving no dead tuples. Best effort: a
+/// busy SQLite reader may keep part of the WAL until the next checkpoint.
+pub async fn scrub(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::ConnectionTrait;
+    let sql = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => "PRAGMA wal_checkpoint(TRUNCATE)",
+        sea_orm::DatabaseBackend::Postgres => "VACUUM FULL server_keys, signing_keys, upstreams",
+        _ => return Ok(()),
+    };
+    db.execute_unprepared(sql).await.map(|_| ())
 }
 
 /// Joins a list for a space-separated column.

@@ -53,3 +53,28 @@ pub async fn set(
         .await
         .map(|_| ())
 }
+
+/// Replaces `purpose`'s material if it is still `old` (sealing in place, master-key
+/// rotation): true for exactly one of several callers racing.
+pub async fn replace_if(
+    db: &impl ConnectionTrait,
+    purpose: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, DbErr> {
+    use sea_orm::{sea_query::Expr, ColumnTrait, QueryFilter};
+    let result = Entity::update_many()
+        .col_expr(Column::Material, Expr::value(new))
+        .filter(Column::Purpose.eq(purpose))
+        .filter(Column::Material.eq(old))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn delete(db: &impl ConnectionTrait, purpose: &str) -> Result<(), DbErr> {
+    Entity::delete_by_id(purpose.to_string())
+        .exec(db)
+        .await
+        .map(|_| ())
+}

@@ -73,3 +73,23 @@ pub async fn link_identity(
         .await
         .map(|_| ())
 }
+
+/// Replaces an upstream's stored client secret if it is still `old` (sealing in place,
+/// master-key rotation).
+pub async fn replace_client_secret_if(
+    db: &impl ConnectionTrait,
+    name: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, DbErr> {
+    let result = upstreams::Entity::update_many()
+        .col_expr(
+            upstreams::Column::ClientSecret,
+            sea_orm::sea_query::Expr::value(new),
+        )
+        .filter(upstreams::Column::Name.eq(name))
+        .filter(upstreams::Column::ClientSecret.eq(old))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}

@@ -6,6 +6,8 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 /// The version of the clients table (read by `client_cache`).
 pub const CLIENTS: &str = "clients";
+/// The version of the signing keys (read by every instance's `jose::keys` watcher).
+pub const KEYS: &str = "keys";
 
 /// The current version of `kind`; None before its first change.
 pub async fn get(db: &impl ConnectionTrait, kind: &str) -> Result<Option<String>, DbErr> {

@@ -81,9 +81,14 @@ fn generic(name: &str, issuer: &str, client: &Registered) -> UpstreamSpec {
 }
 
 async fn add_upstream(down: &TestApp, spec: UpstreamSpec) {
-    register(&down.state.db, spec, down.clock.now())
-        .await
-        .unwrap();
+    register(
+        &down.state.db,
+        &down.state.keys.master(),
+        spec,
+        down.clock.now(),
+    )
+    .await
+    .unwrap();
 }
 
 impl Setup {

@@ -133,11 +133,16 @@ pub async fn spawn_served(serving: Serving) -> (TestApp, tokio::task::JoinHandle
 }
 
 /// A second instance on the same database and behind the same issuer URL (as behind a load
-/// balancer), with its own, empty keys directory.
+/// balancer), with its own, empty keys directory and the deployment's master key (as an
+/// operator gives it to every instance, here through `TESSERA_MASTER_KEY`).
 pub async fn spawn_app_sharing(other: &TestApp) -> TestApp {
     let issuer = other.settings.issuer.clone();
+    let master = other.master_key();
     spawn(
-        move |s| s.issuer = issuer,
+        move |s| {
+            s.issuer = issuer;
+            s.master_key = Some(tessera::secrets::Secret(master));
+        },
         Some(other.settings.database_url.clone()),
     )
     .await
@@ -190,6 +195,17 @@ pub fn spec(name: &str) -> ClientMetadata {
 }
 
 impl TestApp {
+    /// The master key this instance uses (base64), for other instances and the CLI.
+    pub fn master_key(&self) -> String {
+        match &self.settings.master_key {
+            Some(key) => key.expose().to_string(),
+            None => std::fs::read_to_string(self.settings.keys_dir.join("master.key"))
+                .unwrap()
+                .trim()
+                .to_string(),
+        }
+    }
+
     pub async fn add_user(&self, username: &str) -> users::User {
         let hash =
             tessera::accounts::password::hash_blocking(&tessera::secrets::Secret(PASSWORD.into()))

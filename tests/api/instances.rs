@@ -16,6 +16,7 @@ fn cli(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, Stri
         .args(args)
         .env("TESSERA_DATABASE_URL", &app.settings.database_url)
         .env("TESSERA_KEYS_DIR", keys.path())
+        .env("TESSERA_MASTER_KEY", app.master_key())
         .env("TESSERA_ISSUER", &app.base)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -262,17 +263,17 @@ async fn restart_keeps_keys_clients_and_sessions() {
 }
 
 #[tokio::test]
-async fn keys_are_private_files_and_discovery_advertises_what_exists() {
+async fn only_the_master_key_is_a_file_and_discovery_advertises_what_exists() {
     let app = spawn_app().await;
-    for file in [
-        "rs256-private.pem",
-        "es256-private.pem",
-        "client-secret-pepper",
-    ] {
-        let meta = std::fs::metadata(app.settings.keys_dir.join(file)).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{file}");
-    }
+    // The master key is the only file: the keys are in the database, sealed under it.
+    let files: Vec<_> = std::fs::read_dir(&app.settings.keys_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files, ["master.key"]);
+    let meta = std::fs::metadata(app.settings.keys_dir.join("master.key")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     let jwks: Value = get_json(app.url("/jwks")).await;
     let algs: Vec<&str> = jwks["keys"]
         .as_array()

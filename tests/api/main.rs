@@ -10,6 +10,7 @@ mod federation;
 mod helpers;
 mod hostile_input;
 mod instances;
+mod keys;
 mod logout;
 mod logs;
 mod malformed;

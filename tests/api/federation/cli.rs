@@ -9,6 +9,7 @@ async fn cli(down: &TestApp, args: &[&str], stdin: &str) -> std::process::Output
         .args(args)
         .env("TESSERA_DATABASE_URL", &down.settings.database_url)
         .env("TESSERA_ISSUER", &down.base)
+        .env("TESSERA_MASTER_KEY", down.master_key())
         .env("TESSERA_LOG", "error")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
