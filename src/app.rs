@@ -81,8 +81,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(browser)
         .merge(extra)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(crate::guard::limit_body))
-        .layer(axum::middleware::from_fn(crate::guard::catch_panic))
+        .layer(axum::middleware::from_fn(crate::guard::guard))
         .with_state(state);
     let mut router = crate::trace::layers(router);
     for (name, value) in security_headers(https) {

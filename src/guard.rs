@@ -42,14 +42,44 @@ enum Refused {
     Broken,
 }
 
-/// Buffers the request body (at most `MAX_BODY`, within `BODY_TIMEOUT`) before the handler
-/// runs, so handlers and extractors only ever see a complete, bounded body. An oversized
-/// body is drained (bounded) and answered with a 413 the client can read.
-pub async fn limit_body(request: Request, next: Next) -> Response {
-    if request.body().is_end_stream() {
-        return next.run(request).await;
-    }
+/// The one middleware in front of every route: the body is buffered (at most `MAX_BODY`,
+/// within `BODY_TIMEOUT`) before the handler runs, so handlers and extractors only ever see a
+/// complete, bounded body, and an oversized one is drained (bounded) and answered with a 413
+/// the client can read; then a panicking handler becomes an opaque 500 (`server_error` JSON
+/// on the protocol endpoints) and the connection keeps serving. One middleware, not two: each
+/// costs a boxed future per request.
+pub async fn guard(request: Request, next: Next) -> Response {
     let json = speaks_json(request.uri().path());
+    let request = match admit_body(request, json).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        // The panic message went to stderr through the panic hook.
+        Err(_) => {
+            tracing::error!("a request handler panicked");
+            let mut response = if json {
+                OAuthError::server_error().into_response()
+            } else {
+                error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Something went wrong on our side. Please try again.",
+                )
+            };
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+    }
+}
+
+async fn admit_body(request: Request, json: bool) -> Result<Request, Response> {
+    if request.body().is_end_stream() {
+        return Ok(request);
+    }
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -60,32 +90,29 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
     let read = if declared.is_some_and(|n| n > MAX_BODY as u64) {
         discard(body, deadline).await
     } else {
-        read_bounded(body, deadline).await
+        tokio::time::timeout_at(deadline, read_bounded(body, deadline))
+            .await
+            .unwrap_or(Err(Refused::Slow))
     };
-    match read {
-        Ok(bytes) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
-        }
-        Err(Refused::TooLarge) => refusal(
-            json,
+    let (status, title, description) = match read {
+        Ok(bytes) => return Ok(Request::from_parts(parts, Body::from(bytes))),
+        Err(Refused::TooLarge) => (
             StatusCode::PAYLOAD_TOO_LARGE,
             "The request is too large",
             "the request body is larger than 65536 bytes",
         ),
-        Err(Refused::Slow) => refusal(
-            json,
+        Err(Refused::Slow) => (
             StatusCode::REQUEST_TIMEOUT,
             "The request took too long",
             "the request body did not arrive in time",
         ),
-        Err(Refused::Broken) => refusal(
-            json,
+        Err(Refused::Broken) => (
             StatusCode::BAD_REQUEST,
             "Invalid request",
             "the request body could not be read",
         ),
-    }
+    };
+    Err(refusal(json, status, title, description))
 }
 
 async fn read_bounded(body: Body, deadline: Instant) -> Result<Bytes, Refused> {
@@ -94,11 +121,11 @@ async fn read_bounded(body: Body, deadline: Instant) -> Result<Bytes, Refused> {
     let mut first: Option<Bytes> = None;
     let mut joined: Vec<u8> = Vec::new();
     loop {
-        let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
-            Err(_) => return Err(Refused::Slow),
-            Ok(None) => break,
-            Ok(Some(Err(_))) => return Err(Refused::Broken),
-            Ok(Some(Ok(chunk))) => chunk,
+        // The caller bounds the whole read by the deadline (one timer, not one per chunk).
+        let chunk = match stream.next().await {
+            None => break,
+            Some(Err(_)) => return Err(Refused::Broken),
+            Some(Ok(chunk)) => chunk,
         };
         let len = first.as_ref().map_or(0, Bytes::len) + joined.len() + chunk.len();
         if len > MAX_BODY {
@@ -141,29 +168,4 @@ fn refusal(json: bool, status: StatusCode, title: &str, description: &'static st
     };
     *response.status_mut() = status;
     response
-}
-
-/// A panicking handler becomes an opaque 500 (JSON `server_error` on the protocol endpoints)
-/// and the connection keeps serving. The panic message went to stderr through the panic hook.
-pub async fn catch_panic(request: Request, next: Next) -> Response {
-    let json = speaks_json(request.uri().path());
-    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::error!("a request handler panicked");
-            let mut response = if json {
-                OAuthError::server_error().into_response()
-            } else {
-                error_page(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "Something went wrong on our side. Please try again.",
-                )
-            };
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-    }
 }
