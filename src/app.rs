@@ -11,7 +11,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::accounts::{consent, login};
 use crate::oauth::interaction::paths;
 use crate::oauth::{
-    authorize, discovery, introspect, logout, params, revoke, token_endpoint, userinfo,
+    authorize, cors, discovery, introspect, logout, params, revoke, token_endpoint, userinfo,
 };
 use crate::state::AppState;
 use crate::storage::sessions::DbSessionStore;
@@ -50,6 +50,22 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::federation::routes())
         .layer(sessions);
 
+    // Endpoints browser-based apps call cross-origin (see `oauth::cors`).
+    let cors = Router::new()
+        .route(
+            token_endpoint::PATH,
+            axum::routing::post(token_endpoint::handler),
+        )
+        .route(
+            userinfo::PATH,
+            get(userinfo::handler).post(userinfo::handler),
+        )
+        .route(revoke::PATH, axum::routing::post(revoke::handler))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::layer,
+        ));
+
     // Protocol endpoints that never touch the session.
     let api = Router::new()
         .route(
@@ -61,16 +77,8 @@ pub fn router(state: AppState) -> Router {
             get(discovery::oauth_authorization_server),
         )
         .route(discovery::JWKS_PATH, get(discovery::jwks))
-        .route(
-            token_endpoint::PATH,
-            axum::routing::post(token_endpoint::handler),
-        )
-        .route(
-            userinfo::PATH,
-            get(userinfo::handler).post(userinfo::handler),
-        )
         .route(introspect::PATH, axum::routing::post(introspect::handler))
-        .route(revoke::PATH, axum::routing::post(revoke::handler))
+        .merge(cors)
         .merge(crate::oauth::register::routes())
         .route("/assets/tessera.css", get(stylesheet))
         .route("/healthz", get(|| async { "ok" }));

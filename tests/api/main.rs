@@ -5,6 +5,7 @@
 mod access_tokens;
 mod authorization_code;
 mod cli;
+mod cors;
 mod federation;
 mod helpers;
 mod instances;
