@@ -9,7 +9,9 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::accounts::{consent, login};
 use crate::oauth::interaction::paths;
-use crate::oauth::{authorize, discovery, introspect, logout, revoke, token_endpoint, userinfo};
+use crate::oauth::{
+    authorize, cors, discovery, introspect, logout, revoke, token_endpoint, userinfo,
+};
 use crate::state::AppState;
 use crate::storage::sessions::DbSessionStore;
 
@@ -52,6 +54,22 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(crate::federation::routes())
         .layer(sessions);
 
+    // Endpoints browser-based apps call cross-origin (see `oauth::cors`).
+    let cors = Router::new()
+        .route(
+            token_endpoint::PATH,
+            axum::routing::post(token_endpoint::handler),
+        )
+        .route(
+            userinfo::PATH,
+            get(userinfo::handler).post(userinfo::handler),
+        )
+        .route(revoke::PATH, axum::routing::post(revoke::handler))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::layer,
+        ));
+
     // Protocol endpoints that never touch the session.
     let api = Router::new()
         .route(
@@ -63,16 +81,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             get(discovery::oauth_authorization_server),
         )
         .route(discovery::JWKS_PATH, get(discovery::jwks))
-        .route(
-            token_endpoint::PATH,
-            axum::routing::post(token_endpoint::handler),
-        )
-        .route(
-            userinfo::PATH,
-            get(userinfo::handler).post(userinfo::handler),
-        )
         .route(introspect::PATH, axum::routing::post(introspect::handler))
-        .route(revoke::PATH, axum::routing::post(revoke::handler))
+        .merge(cors)
         .merge(crate::oauth::register::routes())
         .route("/assets/tessera.css", get(stylesheet))
         .route("/healthz", get(|| async { "ok" }));

@@ -34,6 +34,8 @@ pub struct Shared {
     pub clients: Arc<crate::storage::client_cache::ClientCache>,
     /// Open dynamic registrations this minute (`TESSERA_REGISTRATION=open`).
     pub registrations: crate::clients::registration::RateLimit,
+    /// Every origin some client allows, for CORS preflights.
+    pub cors: crate::oauth::cors::OriginIndex,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             federation: Arc::new(crate::federation::Federation::new(keys.clone())),
             clients: crate::storage::client_cache::ClientCache::start(db.clone()),
             registrations: Default::default(),
+            cors: Default::default(),
             db,
             keys,
             clock,

@@ -37,6 +37,11 @@ pub struct ConsentPage<'a> {
     pub request_id: &'a str,
     pub csrf: &'a str,
     pub scopes: Vec<ScopeLine>,
+    /// The app's registered home page, privacy policy and terms (https URLs, checked at
+    /// registration).
+    pub client_uri: Option<&'a str>,
+    pub policy_uri: Option<&'a str>,
+    pub tos_uri: Option<&'a str>,
 }
 
 /// Every error page: what went wrong, what to do, and a way back to sign-in when there is one.

@@ -60,6 +60,9 @@ pub async fn show(
             request_id: &request_id,
             csrf: &csrf,
             scopes,
+            client_uri: client.client_uri.as_deref(),
+            policy_uri: client.policy_uri.as_deref(),
+            tos_uri: client.tos_uri.as_deref(),
         },
     ))
 }

@@ -1,6 +1,7 @@
 //! Client rules: which metadata may be registered, and registration itself. Used by the CLI,
 //! the tests and (later) the RFC 7591 endpoint; no clap, no axum here.
 pub mod metadata;
+pub mod origins;
 pub mod redirect_uri;
 pub mod registration;
 pub mod rfc7591;

@@ -2,6 +2,8 @@
 //! Security BCP §4.1): the authorization endpoint then compares them exactly, so what is
 //! accepted here is all an attacker could ever be redirected to.
 
+use crate::types::is_loopback_host;
+
 /// Longest redirect URI accepted: longer ones are not URLs a browser keeps intact.
 const MAX_LEN: usize = 2000;
 
@@ -35,7 +37,7 @@ pub fn check(value: &str) -> Result<(), String> {
     }
     match url.scheme() {
         "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
-        "http" if url.host_str().is_some_and(is_loopback_host) => Ok(()),
+        "http" if is_loopback_host(&url) => Ok(()),
         "http" => Err(format!(
             "{value} uses http on a host that is not loopback: use https (http is allowed only on 127.0.0.1, [::1] or localhost)"
         )),
@@ -59,15 +61,6 @@ pub fn check_web(value: &str) -> Result<(), String> {
             "{value} must be an https URL (http only on a loopback host)"
         )),
     }
-}
-
-/// `localhost`, or a literal address in `127.0.0.0/8` or `::1`.
-fn is_loopback_host(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_matches(|c| c == '[' || c == ']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

@@ -113,6 +113,21 @@ fn presented(headers: &HeaderMap, params: &Params) -> OAuthResult<Presented> {
     }
 }
 
+/// The client a request names, before (or without) authenticating it: whose CORS origins
+/// apply to the answer (`oauth::cors`). When authentication succeeds it is the
+/// authenticated client, since every method holds the client to the id it names.
+pub fn named_client_id(headers: &HeaderMap, params: &Params) -> Option<String> {
+    match presented(headers, params).ok()? {
+        Presented::Basic { id, .. } | Presented::Post { id, .. } | Presented::Public { id } => {
+            Some(id)
+        }
+        Presented::Assertion { assertion } => params
+            .get("client_id")
+            .map(str::to_string)
+            .or_else(|| client_keys::unverified_subject(&assertion)),
+    }
+}
+
 /// Authenticates the calling client. `audience` is the URL of the endpoint called, which a
 /// `private_key_jwt` assertion may name (as may the issuer).
 pub async fn authenticate(

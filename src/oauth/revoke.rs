@@ -20,10 +20,20 @@ pub async fn handler(
     State(state): State<AppState>,
     headers: HeaderMap,
     FormParams(params): FormParams,
+) -> Response {
+    let response = revoke(&state, &headers, &params).await.into_response();
+    super::cors::tag(response, &headers, || {
+        client_auth::named_client_id(&headers, &params)
+    })
+}
+
+async fn revoke(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &super::params::Params,
 ) -> OAuthResult<Response> {
     let client =
-        client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH))
-            .await?;
+        client_auth::authenticate(state, headers, params, &state.settings.endpoint(PATH)).await?;
     let token = params.require("token")?;
     match params.get("token_type_hint") {
         None | Some("access_token") | Some("refresh_token") => {}

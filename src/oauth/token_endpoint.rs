@@ -17,19 +17,25 @@ pub async fn handler(
     State(state): State<AppState>,
     headers: HeaderMap,
     FormParams(params): FormParams,
+) -> Response {
+    let response = grant(&state, &headers, &params).await.into_response();
+    super::cors::tag(response, &headers, || {
+        client_auth::named_client_id(&headers, &params)
+    })
+}
+
+async fn grant(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &super::params::Params,
 ) -> OAuthResult<Response> {
     let grant_type = params.require("grant_type")?.to_string();
     let client =
-        client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH))
-            .await?;
+        client_auth::authenticate(state, headers, params, &state.settings.endpoint(PATH)).await?;
     let response = match grant_type.as_str() {
-        "authorization_code" => {
-            grants::authorization_code::handle(&state, &client, &params).await?
-        }
-        "refresh_token" => grants::refresh_token::handle(&state, &client, &params).await?,
-        "client_credentials" => {
-            grants::client_credentials::handle(&state, &client, &params).await?
-        }
+        "authorization_code" => grants::authorization_code::handle(state, &client, params).await?,
+        "refresh_token" => grants::refresh_token::handle(state, &client, params).await?,
+        "client_credentials" => grants::client_credentials::handle(state, &client, params).await?,
         _ => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,

@@ -26,7 +26,11 @@ pub async fn handler(
         Err((error, present)) => return error.into_bearer_response(present),
     };
     match claims(&state, &token).await {
-        Ok(claims) => no_store(Json(Value::Object(claims))),
+        Ok((client_id, claims)) => {
+            super::cors::tag(no_store(Json(Value::Object(claims))), &headers, || {
+                client_id
+            })
+        }
         Err(error) if error.code == ErrorCode::ServerError => error.into_response(),
         Err(error) => error.into_bearer_response(true),
     }
@@ -83,10 +87,12 @@ fn bearer_token(
     }
 }
 
+/// The user's claims, and the client the access token was issued to (whose CORS origins
+/// may read them).
 async fn claims(
     state: &AppState,
     token: &str,
-) -> Result<serde_json::Map<String, Value>, OAuthError> {
+) -> Result<(Option<String>, serde_json::Map<String, Value>), OAuthError> {
     let claims = match access::check(state, token, None).await? {
         Checked::Active(claims) => claims,
         Checked::Inactive(reason) => return Err(OAuthError::invalid_token(reason)),
@@ -111,5 +117,9 @@ async fn claims(
     let Some(user) = user else {
         return Err(OAuthError::invalid_token("the user is no longer active"));
     };
-    Ok(super::token_minting::user_claims(&user, &scope))
+    let client_id = claims
+        .get("client_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok((client_id, super::token_minting::user_claims(&user, &scope)))
 }

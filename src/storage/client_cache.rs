@@ -4,6 +4,7 @@
 //! cache when it changes, and the CLI waits `VISIBLE_AFTER` before returning. So once a CLI command that
 //! changed a client has returned, every running instance sees the change.
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,9 @@ const MAX_AGE: Duration = Duration::from_secs(60);
 #[derive(Default)]
 pub struct ClientCache {
     entries: RwLock<HashMap<String, (Arc<Client>, Instant)>>,
+    /// Bumped by every [`ClientCache::clear`]: what is derived from all clients (the CORS
+    /// origin index) is rebuilt when it changes.
+    generation: AtomicU64,
 }
 
 impl ClientCache {
@@ -52,9 +56,18 @@ impl ClientCache {
     }
 
     pub fn clear(&self) {
+        // Bumped before the entries go, so a reader that sees the new generation never
+        // rebuilds from entries of the old one.
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut entries) = self.entries.write() {
             entries.clear();
         }
+    }
+
+    /// Changes whenever a client may have changed (on this instance or any other, within
+    /// one poll).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     /// The client, from memory if fresh, else from the database. Unknown ids are not cached,

@@ -97,11 +97,14 @@ fn active_model(client: &Client) -> ActiveModel {
     }
 }
 
+/// Stores a new client and bumps the clients version: nothing caches an unknown client, but
+/// the CORS origin index (every client's origins) must learn the new one at once.
 pub async fn insert(db: &impl ConnectionTrait, client: &Client, now: i64) -> Result<(), DbErr> {
     let mut model = active_model(client);
     model.created_at = Set(now);
     model.updated_at = Set(now);
-    Entity::insert(model).exec(db).await.map(|_| ())
+    Entity::insert(model).exec(db).await?;
+    super::versions::bump(db, super::versions::CLIENTS, now).await
 }
 
 /// Replaces every field of an existing client (keeping when it was created), and tells

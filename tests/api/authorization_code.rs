@@ -587,3 +587,36 @@ async fn request_objects_are_refused_with_their_own_error_codes() {
         assert_eq!(outcome.param("state").as_deref(), Some("st4te"));
     }
 }
+
+/// The consent page links the app's registered home page, privacy policy and terms.
+#[tokio::test]
+async fn consent_page_links_the_apps_registered_pages() {
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let mut metadata = spec("Linked app");
+    metadata.client_uri = Some("https://app.example/".into());
+    metadata.policy_uri = Some("https://app.example/privacy".into());
+    let client = app.add_client(metadata).await;
+    let outcome = Browser::new(&app)
+        .journey(
+            &authorize_url(&app, &client.client_id, &[]),
+            Some(("alice", PASSWORD)),
+            "",
+        )
+        .await;
+    let Outcome::Page(200, html) = outcome else {
+        panic!("expected the consent page, got {outcome:?}");
+    };
+    assert!(
+        html.contains(r#"href="https://app.example/" rel="noopener noreferrer""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"href="https://app.example/privacy""#),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Terms of service"),
+        "only what is registered"
+    );
+}

@@ -5,6 +5,7 @@
 mod access_tokens;
 mod authorization_code;
 mod cli;
+mod cors;
 mod faults;
 mod federation;
 mod helpers;
