@@ -25,3 +25,25 @@ impl MigratorTrait for Migrator {
         ]
     }
 }
+
+/// Creates an entity's table and its indexes, if missing (migrations that add tables).
+pub(crate) async fn create_from_entity<E: sea_orm_migration::sea_orm::EntityTrait>(
+    manager: &SchemaManager<'_>,
+    entity: E,
+) -> Result<(), DbErr> {
+    let schema = sea_orm_migration::sea_orm::Schema::new(manager.get_database_backend());
+    manager
+        .create_table(
+            schema
+                .create_table_from_entity(entity)
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+    for mut index in schema.create_index_from_entity(entity) {
+        manager
+            .create_index(index.if_not_exists().to_owned())
+            .await?;
+    }
+    Ok(())
+}

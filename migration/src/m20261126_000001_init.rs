@@ -1,28 +1,10 @@
 //! The initial schema. Tables are derived from the entities as they stood when this migration
 //! was written; later changes to the schema get their own migration.
+use crate::create_from_entity as create;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{EntityTrait, Schema};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn create<E: EntityTrait>(manager: &SchemaManager<'_>, entity: E) -> Result<(), DbErr> {
-    let schema = Schema::new(manager.get_database_backend());
-    manager
-        .create_table(
-            schema
-                .create_table_from_entity(entity)
-                .if_not_exists()
-                .to_owned(),
-        )
-        .await?;
-    for mut index in schema.create_index_from_entity(entity) {
-        manager
-            .create_index(index.if_not_exists().to_owned())
-            .await?;
-    }
-    Ok(())
-}
 
 #[sea_orm_migration::async_trait::async_trait]
 impl MigrationTrait for Migration {

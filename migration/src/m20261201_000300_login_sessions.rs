@@ -1,28 +1,10 @@
 //! Login sessions (OIDC `sid`) and the back-channel logout outbox; codes and token families
 //! remember the session they were issued in, so a logout can revoke what it started.
+use crate::create_from_entity as create;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{EntityTrait, Schema};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-async fn create<E: EntityTrait>(manager: &SchemaManager<'_>, entity: E) -> Result<(), DbErr> {
-    let schema = Schema::new(manager.get_database_backend());
-    manager
-        .create_table(
-            schema
-                .create_table_from_entity(entity)
-                .if_not_exists()
-                .to_owned(),
-        )
-        .await?;
-    for mut index in schema.create_index_from_entity(entity) {
-        manager
-            .create_index(index.if_not_exists().to_owned())
-            .await?;
-    }
-    Ok(())
-}
 
 #[sea_orm_migration::async_trait::async_trait]
 impl MigrationTrait for Migration {
