@@ -3,7 +3,8 @@
 //! of control characters and within the size limits.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use tessera::oauth::params::{is_clean, validate_redirect_uri, CodeChallenge, Params};
+use tessera::clients::redirect_uri;
+use tessera::oauth::params::{is_clean, CodeChallenge, Params};
 use tessera::types::Scopes;
 
 fuzz_target!(|data: &[u8]| {
@@ -34,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = CodeChallenge::parse(challenge);
     }
     if let Some(uri) = params.get("redirect_uri") {
-        let _ = validate_redirect_uri(uri);
+        let _ = redirect_uri::check(uri);
     }
     if let Some(max_age) = params.get("max_age") {
         let _ = max_age.parse::<i64>();

@@ -3,7 +3,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use ring::hmac;
-use tessera::oauth::refresh_tokens::decode_with_key;
+use tessera::oauth::refresh_token_format::decode_with_key;
 
 fuzz_target!(|data: &[u8]| {
     let key = hmac::Key::new(hmac::HMAC_SHA256, b"fuzz refresh-token key");
