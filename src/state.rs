@@ -36,6 +36,8 @@ pub struct Shared {
     pub registrations: crate::clients::registration::RateLimit,
     /// Every origin some client allows, for CORS preflights.
     pub cors: crate::oauth::cors::OriginIndex,
+    /// Keys of clients that registered a `jwks_uri`.
+    pub client_jwks: crate::oauth::client_jwks::ClientJwks,
 }
 
 impl AppState {
@@ -48,6 +50,9 @@ impl AppState {
             clients: crate::storage::client_cache::ClientCache::start(db.clone()),
             registrations: Default::default(),
             cors: Default::default(),
+            client_jwks: crate::oauth::client_jwks::ClientJwks::new(
+                settings.allow_private_callbacks,
+            ),
             db,
             keys,
             clock,

@@ -17,6 +17,8 @@ pub struct Model {
     pub public: bool,
     /// Client's public keys (JWKS JSON) for private_key_jwt.
     pub jwks: Option<String>,
+    /// Where the client publishes its public keys instead (private_key_jwt).
+    pub jwks_uri: Option<String>,
     /// Home page of the app (https), shown on the consent page.
     pub client_uri: Option<String>,
     pub logo_uri: Option<String>,

@@ -83,6 +83,9 @@ pub struct MetadataArgs {
     /// The client's public keys for private_key_jwt: a JWKS file path or inline JSON.
     #[arg(long, value_name = "FILE|JSON")]
     jwks: Option<String>,
+    /// Instead of --jwks: the https URL where the client publishes its public keys (fetched when it authenticates).
+    #[arg(long, value_name = "URL", conflicts_with = "jwks")]
+    jwks_uri: Option<String>,
     /// The app's home page (https), linked on the consent page.
     #[arg(long, value_name = "URL")]
     client_uri: Option<String>,
@@ -144,8 +147,14 @@ impl MetadataArgs {
         if let Some(alg) = self.id_token_alg {
             m.id_token_alg = alg;
         }
+        // Keys by value or by reference: giving one replaces the other.
         if let Some(jwks) = self.jwks {
             m.jwks = Some(read_jwks(jwks)?);
+            m.jwks_uri = None;
+        }
+        if let Some(uri) = self.jwks_uri {
+            m.jwks_uri = Some(uri);
+            m.jwks = None;
         }
         for (field, given) in [
             (&mut m.client_uri, self.client_uri),

@@ -29,6 +29,8 @@ pub struct ClientMetadata {
     pub auth_method: Option<AuthMethod>,
     /// The client's public keys (a JWK set as JSON), for `private_key_jwt`.
     pub jwks: Option<String>,
+    /// Where the client publishes them instead (https), for `private_key_jwt`.
+    pub jwks_uri: Option<String>,
     /// None: a random one.
     pub client_id: Option<String>,
     /// The app's home page (https), linked on the consent page.
@@ -61,6 +63,7 @@ impl Default for ClientMetadata {
             id_token_alg: SigningAlg::Rs256,
             auth_method: None,
             jwks: None,
+            jwks_uri: None,
             client_id: None,
             client_uri: None,
             logo_uri: None,
@@ -86,6 +89,7 @@ impl ClientMetadata {
             id_token_alg: client.id_token_alg,
             auth_method: Some(client.auth_method),
             jwks: client.jwks.clone(),
+            jwks_uri: client.jwks_uri.clone(),
             client_id: Some(client.client_id.clone()),
             client_uri: client.client_uri.clone(),
             logo_uri: client.logo_uri.clone(),
@@ -114,6 +118,7 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
         id_token_alg,
         auth_method,
         jwks,
+        jwks_uri,
         client_id,
         client_uri,
         logo_uri,
@@ -221,18 +226,28 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
         scopes.join(" ")
     };
     let scopes = Scopes::parse(&scopes).map_err(|e| invalid(format!("invalid scope: {e}")))?;
-    let jwks = match (auth_method, jwks) {
-        (AuthMethod::PrivateKeyJwt, Some(jwks)) => {
-            crate::jose::client_keys::parse_client_jwks(&jwks).map_err(invalid)?;
-            Some(jwks)
+    // RFC 7591 §2: a client registers its keys by value or by reference, never both.
+    let (jwks, jwks_uri) = match (auth_method, jwks, jwks_uri) {
+        (AuthMethod::PrivateKeyJwt, Some(_), Some(_)) => {
+            return Err(invalid("send either jwks or jwks_uri, not both"))
         }
-        (AuthMethod::PrivateKeyJwt, None) => {
+        (AuthMethod::PrivateKeyJwt, Some(jwks), None) => {
+            crate::jose::client_keys::parse_client_jwks(&jwks).map_err(invalid)?;
+            (Some(jwks), None)
+        }
+        (AuthMethod::PrivateKeyJwt, None, Some(uri)) => {
+            check_jwks_uri(&uri)?;
+            (None, Some(uri))
+        }
+        (AuthMethod::PrivateKeyJwt, None, None) => {
             return Err(invalid(
-                "private_key_jwt needs the client's public keys (jwks)",
+                "private_key_jwt needs the client's public keys (jwks or jwks_uri)",
             ))
         }
-        (_, Some(_)) => return Err(invalid("jwks is only for private_key_jwt")),
-        (_, None) => None,
+        (_, Some(_), _) | (_, _, Some(_)) => {
+            return Err(invalid("jwks and jwks_uri are only for private_key_jwt"))
+        }
+        (_, None, None) => (None, None),
     };
     let client_id = client_id.unwrap_or_else(generated_client_id);
     if client_id.is_empty()
@@ -262,6 +277,7 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
         id_token_alg,
         public,
         jwks,
+        jwks_uri,
         client_uri,
         logo_uri,
         policy_uri,
@@ -285,6 +301,13 @@ fn check_https_url(field: &str, value: &str) -> Result<(), ClientError> {
     } else {
         Err(invalid(format!("{field} must be an https URL")))
     }
+}
+
+/// Where Tessera fetches the client's keys: https, or http on a loopback host (tests and
+/// development), without a fragment. Whether the address may be reached is decided when
+/// it is fetched (`outbound`), on the address actually connected to.
+fn check_jwks_uri(uri: &str) -> Result<(), ClientError> {
+    redirect_uri::check_web(uri).map_err(|e| invalid(format!("jwks_uri: {e}")))
 }
 
 /// A web origin (`scheme://host[:port]`, no path), https or http on a loopback host.

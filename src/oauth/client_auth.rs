@@ -186,6 +186,39 @@ async fn check_secret(
     }
 }
 
+/// The assertion's claims, its signature checked with the keys the client registered, or
+/// those at its `jwks_uri` (fetched again once if they do not verify it: the client may
+/// have rotated its keys).
+async fn verified_claims(
+    state: &AppState,
+    client: &Client,
+    assertion: &str,
+) -> OAuthResult<serde_json::Map<String, Value>> {
+    let refused = || failed("client assertion signature or algorithm refused");
+    if let Some(jwks) = client.jwks.as_deref() {
+        return client_keys::verify_assertion(jwks, assertion).ok_or_else(refused);
+    }
+    let uri = client
+        .jwks_uri
+        .as_deref()
+        .ok_or_else(|| failed("client has no registered keys"))?;
+    let unreachable = |e: String| {
+        OAuthError::invalid_client("client authentication failed")
+            .with_detail(format!("the client's jwks_uri gave no keys: {e}"))
+    };
+    for stale in [false, true] {
+        let jwks = state
+            .client_jwks
+            .get(uri, stale)
+            .await
+            .map_err(unreachable)?;
+        if let Some(claims) = client_keys::verify_assertion(&jwks, assertion) {
+            return Ok(claims);
+        }
+    }
+    Err(refused())
+}
+
 /// RFC 7523 §3: signature by a registered key, `iss` = `sub` = client, our endpoint or
 /// issuer in `aud`, unexpired, and a `jti` never seen before.
 async fn check_assertion(
@@ -211,12 +244,7 @@ async fn check_assertion(
     if client.auth_method != AuthMethod::PrivateKeyJwt {
         return Err(failed("client did not register private_key_jwt"));
     }
-    let jwks = client
-        .jwks
-        .as_deref()
-        .ok_or_else(|| failed("client has no registered keys"))?;
-    let claims = client_keys::verify_assertion(jwks, assertion)
-        .ok_or_else(|| failed("client assertion signature or algorithm refused"))?;
+    let claims = verified_claims(state, &client, assertion).await?;
     let str_claim = |name: &str| claims.get(name).and_then(Value::as_str);
     if str_claim("iss") != Some(client_id.as_str()) || str_claim("sub") != Some(client_id.as_str())
     {

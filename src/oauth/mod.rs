@@ -2,6 +2,7 @@
 pub mod access;
 pub mod authorize;
 pub mod client_auth;
+pub mod client_jwks;
 pub mod cors;
 pub mod discovery;
 pub mod error;

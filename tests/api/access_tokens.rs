@@ -9,7 +9,7 @@ use tessera::types::AuthMethod;
 use crate::helpers::*;
 use crate::tokens::{code_flow_tokens, introspect};
 
-fn cc_spec(method: AuthMethod) -> tessera::clients::ClientMetadata {
+pub fn cc_spec(method: AuthMethod) -> tessera::clients::ClientMetadata {
     let mut s = spec("Machine");
     s.redirect_uris = vec![];
     s.grant_types = vec!["client_credentials".into()];
@@ -101,31 +101,15 @@ async fn public_and_code_only_clients_cannot_use_client_credentials() {
 
 #[tokio::test]
 async fn private_key_jwt_client_authenticates_once_per_assertion() {
-    use josekit::jwk::KeyPair;
     let app = spawn_app().await;
     let pair = josekit::jws::ES256.generate_key_pair().unwrap();
-    let mut public = pair.to_jwk_public_key();
-    public.set_key_id("k1");
-    let jwks = json!({ "keys": [serde_json::Value::Object(public.as_ref().clone())] }).to_string();
+    let jwks = public_jwks(&pair, "k1");
     let mut s = cc_spec(AuthMethod::PrivateKeyJwt);
     s.jwks = Some(jwks);
     let client = app.add_client(s).await;
     assert!(client.secret.is_none());
 
-    let now = tessera::clock::Clock::now(&app.clock);
-    let mut payload = josekit::jwt::JwtPayload::new();
-    payload.set_issuer(&client.client_id);
-    payload.set_subject(&client.client_id);
-    payload.set_audience(vec![app.url("/token")]);
-    payload.set_jwt_id("assertion-1");
-    payload
-        .set_expires_at(&(std::time::UNIX_EPOCH + std::time::Duration::from_secs(now as u64 + 60)));
-    let mut header = josekit::jws::JwsHeader::new();
-    header.set_key_id("k1");
-    let signer = josekit::jws::ES256
-        .signer_from_jwk(&pair.to_jwk_private_key())
-        .unwrap();
-    let assertion = josekit::jwt::encode_with_signer(&payload, &header, &signer).unwrap();
+    let assertion = client_assertion(&app, &pair, "k1", &client.client_id, "assertion-1");
     let form = [
         ("grant_type", "client_credentials"),
         (

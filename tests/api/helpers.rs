@@ -498,3 +498,36 @@ pub async fn refresh(
     let response = app.post_basic("/token", client, &form).await;
     (response.status(), response.json().await.unwrap())
 }
+
+/// A `private_key_jwt` client assertion (RFC 7523) for `/token`, signed with `pair` under `kid`.
+pub fn client_assertion(
+    app: &TestApp,
+    pair: &josekit::jwk::alg::ec::EcKeyPair,
+    kid: &str,
+    client_id: &str,
+    jti: &str,
+) -> String {
+    use josekit::jwk::KeyPair;
+    let now = tessera::clock::Clock::now(&app.clock);
+    let mut payload = josekit::jwt::JwtPayload::new();
+    payload.set_issuer(client_id);
+    payload.set_subject(client_id);
+    payload.set_audience(vec![app.url("/token")]);
+    payload.set_jwt_id(jti);
+    payload
+        .set_expires_at(&(std::time::UNIX_EPOCH + std::time::Duration::from_secs(now as u64 + 60)));
+    let mut header = josekit::jws::JwsHeader::new();
+    header.set_key_id(kid);
+    let signer = josekit::jws::ES256
+        .signer_from_jwk(&pair.to_jwk_private_key())
+        .unwrap();
+    josekit::jwt::encode_with_signer(&payload, &header, &signer).unwrap()
+}
+
+/// The public half of `pair` as a one-key JWK set, under `kid`.
+pub fn public_jwks(pair: &josekit::jwk::alg::ec::EcKeyPair, kid: &str) -> String {
+    use josekit::jwk::KeyPair;
+    let mut public = pair.to_jwk_public_key();
+    public.set_key_id(kid);
+    serde_json::json!({ "keys": [serde_json::Value::Object(public.as_ref().clone())] }).to_string()
+}

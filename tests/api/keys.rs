@@ -130,8 +130,25 @@ async fn rows(app: &TestApp, alg: &str) -> Vec<signing_keys::SigningKeyRow> {
         .collect()
 }
 
+/// The one key of `alg` in `state` (keys made in the same second sort by kid, not by age).
+async fn key_in(app: &TestApp, alg: &str, state: &str) -> signing_keys::SigningKeyRow {
+    let rows = rows(app, alg).await;
+    rows.into_iter()
+        .find(|r| r.state == state)
+        .unwrap_or_else(|| panic!("no {state} {alg} key"))
+}
+
+/// The states of `rows`, oldest first by lifecycle (keys made in the same second sort by
+/// kid in the database, so their row order says nothing).
 fn states(rows: &[signing_keys::SigningKeyRow]) -> Vec<&str> {
-    rows.iter().map(|r| r.state.as_str()).collect()
+    let rank = |state: &str| {
+        ["retired", "retiring", "active", "next"]
+            .iter()
+            .position(|s| *s == state)
+    };
+    let mut states: Vec<&str> = rows.iter().map(|r| r.state.as_str()).collect();
+    states.sort_by_key(|s| rank(s));
+    states
 }
 
 // The CLI runs as a child process: the server needs its own worker threads.
@@ -274,10 +291,10 @@ async fn automatic_rotation_publishes_then_promotes_one_key_per_algorithm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retire_refuses_active_next_unknown_and_keys_whose_tokens_may_be_valid() {
     let app = spawn_app().await;
-    let active = rows(&app, "ES256").await[0].kid.clone();
+    let active = key_in(&app, "ES256", "active").await.kid;
     let (ok, _, err) = cli(&app, &["keys", "rotate", "--alg", "ES256"], &[]).await;
     assert!(ok, "{err}");
-    let next = rows(&app, "ES256").await[1].kid.clone();
+    let next = key_in(&app, "ES256", "next").await.kid;
 
     let (ok, _, err) = cli(&app, &["keys", "rotate", "--alg", "ES256"], &[]).await;
     assert!(
@@ -305,7 +322,7 @@ async fn retire_refuses_active_next_unknown_and_keys_whose_tokens_may_be_valid()
     assert!(!ok && err.contains("active ES256 key"), "{err}");
 
     // After the longest token lifetime, no --force is needed.
-    let retiring = rows(&app, "ES256").await[0].clone();
+    let retiring = key_in(&app, "ES256", "retiring").await;
     let since = retiring.retiring_since.unwrap();
     let lifetime = key_lifecycle::max_token_lifetime(&app.settings);
     let early = key_lifecycle::retire(

@@ -5,6 +5,7 @@
 mod access_tokens;
 mod authorization_code;
 mod cli;
+mod client_jwks;
 mod cors;
 mod faults;
 mod federation;

@@ -257,7 +257,15 @@ async fn each_metadata_rule_answers_its_rfc_7591_error() {
             "invalid_client_metadata",
         ),
         (
-            json!({"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://app.example.com/jwks"}),
+            json!({"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://app.example.com/jwks", "jwks": {"keys": []}}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "http://app.example.com/jwks"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT_URI], "jwks_uri": "https://app.example.com/jwks"}),
             "invalid_client_metadata",
         ),
         (
