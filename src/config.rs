@@ -81,6 +81,10 @@ impl IssuerSettings {
     }
 }
 
+pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 600;
+pub const DEFAULT_ID_TOKEN_TTL: i64 = 3600;
+pub const DEFAULT_KEY_PUBLISH_AHEAD_SECONDS: u32 = 3600;
+
 /// The server's settings: one typed tree, built by `tessera serve` from its flags (with
 /// `TESSERA_*` environment fallbacks) and the [`StoreSettings`] every command shares.
 #[derive(Clone, Debug, Args)]
@@ -104,7 +108,7 @@ pub struct Settings {
     #[arg(long, env = "TESSERA_ACCESS_TOKEN_ALG", default_value = "ES256")]
     pub access_token_alg: SigningAlg,
     /// Access-token lifetime in seconds.
-    #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", default_value_t = 600)]
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", default_value_t = DEFAULT_ACCESS_TOKEN_TTL)]
     pub access_token_ttl: i64,
     /// `aud` of access tokens requested without `resource` (default: the issuer).
     #[arg(long, env = "TESSERA_ACCESS_TOKEN_AUDIENCE")]
@@ -113,7 +117,7 @@ pub struct Settings {
     #[arg(long, env = "TESSERA_RESOURCES", value_delimiter = ',')]
     pub resources: Vec<String>,
     /// ID-token lifetime in seconds.
-    #[arg(long, env = "TESSERA_ID_TOKEN_TTL", default_value_t = 3600)]
+    #[arg(long, env = "TESSERA_ID_TOKEN_TTL", default_value_t = DEFAULT_ID_TOKEN_TTL)]
     pub id_token_ttl: i64,
     /// Authorization-code lifetime in seconds (at most 60).
     #[arg(long, env = "TESSERA_CODE_TTL", default_value_t = 60)]
@@ -154,7 +158,7 @@ pub struct Settings {
     #[arg(
         long,
         env = "TESSERA_KEY_PUBLISH_AHEAD_SECONDS",
-        default_value_t = 3600
+        default_value_t = DEFAULT_KEY_PUBLISH_AHEAD_SECONDS
     )]
     pub key_publish_ahead_seconds: u32,
     /// Rotate each signing key automatically once it has signed for this many days.

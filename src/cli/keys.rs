@@ -4,7 +4,10 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Settings;
+use crate::config::{
+    StoreSettings, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_ID_TOKEN_TTL,
+    DEFAULT_KEY_PUBLISH_AHEAD_SECONDS,
+};
 use crate::jose::key_lifecycle::{self, Rotation};
 use crate::jose::keys::{Keys, VISIBLE_AFTER};
 use crate::jose::master_key;
@@ -26,6 +29,9 @@ pub enum KeysCommand {
         /// cached the JWKS meet an unknown kid and must re-read it).
         #[arg(long)]
         now: bool,
+        /// Seconds a new key is published (as `next`) before it signs: as the servers have it.
+        #[arg(long, env = "TESSERA_KEY_PUBLISH_AHEAD_SECONDS", default_value_t = DEFAULT_KEY_PUBLISH_AHEAD_SECONDS)]
+        key_publish_ahead_seconds: u32,
     },
     /// Remove a retiring key from the JWKS: tokens it signed stop verifying.
     Retire {
@@ -35,22 +41,32 @@ pub enum KeysCommand {
         /// Retire even though tokens it signed may still be valid.
         #[arg(long)]
         force: bool,
+        /// Access-token lifetime the servers use: how long the key's tokens may live.
+        #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", default_value_t = DEFAULT_ACCESS_TOKEN_TTL)]
+        access_token_ttl: i64,
+        /// ID-token lifetime the servers use: how long the key's tokens may live.
+        #[arg(long, env = "TESSERA_ID_TOKEN_TTL", default_value_t = DEFAULT_ID_TOKEN_TTL)]
+        id_token_ttl: i64,
     },
     /// Re-seal every key and secret in the database under a new master key.
     RotateMaster,
 }
 
-pub async fn run(settings: &Settings, json: bool, command: KeysCommand) -> anyhow::Result<()> {
-    let db = super::output::open(&settings.store()).await?;
+pub async fn run(store: &StoreSettings, json: bool, command: KeysCommand) -> anyhow::Result<()> {
+    let db = super::output::open(store).await?;
     let now = SystemClock.now();
     match command {
         KeysCommand::List => {
             // Makes the first keys on a fresh database, like a server start would.
-            Keys::load_shared(&db, &settings.store(), now).await?;
+            Keys::load_shared(&db, store, now).await?;
             list(&db, now, json).await
         }
-        KeysCommand::Rotate { alg, now: at_once } => {
-            let keys = Keys::load_shared(&db, &settings.store(), now).await?;
+        KeysCommand::Rotate {
+            alg,
+            now: at_once,
+            key_publish_ahead_seconds,
+        } => {
+            let keys = Keys::load_shared(&db, store, now).await?;
             let algs = alg
                 .map(|a| vec![a])
                 .unwrap_or(vec![SigningAlg::Rs256, SigningAlg::Es256]);
@@ -60,7 +76,7 @@ pub async fn run(settings: &Settings, json: bool, command: KeysCommand) -> anyho
                     &db,
                     &keys.master(),
                     alg,
-                    i64::from(settings.key_publish_ahead_seconds),
+                    i64::from(key_publish_ahead_seconds),
                     at_once,
                     now,
                 )
@@ -76,8 +92,13 @@ pub async fn run(settings: &Settings, json: bool, command: KeysCommand) -> anyho
             print(json, json!(done), &text);
             Ok(())
         }
-        KeysCommand::Retire { kid, force } => {
-            let lifetime = key_lifecycle::max_token_lifetime(settings);
+        KeysCommand::Retire {
+            kid,
+            force,
+            access_token_ttl,
+            id_token_ttl,
+        } => {
+            let lifetime = key_lifecycle::max_token_lifetime(access_token_ttl, id_token_ttl);
             let row = key_lifecycle::retire(&db, &kid, force, lifetime, now).await?;
             tokio::time::sleep(VISIBLE_AFTER).await;
             print(
@@ -90,7 +111,7 @@ pub async fn run(settings: &Settings, json: bool, command: KeysCommand) -> anyho
             );
             Ok(())
         }
-        KeysCommand::RotateMaster => rotate_master(settings, &db, now, json).await,
+        KeysCommand::RotateMaster => rotate_master(store, &db, now, json).await,
     }
 }
 
@@ -151,15 +172,15 @@ fn describe(r: &Rotation, now: i64) -> String {
 }
 
 async fn rotate_master(
-    settings: &Settings,
+    store: &StoreSettings,
     db: &crate::storage::Db,
     now: i64,
     json_output: bool,
 ) -> anyhow::Result<()> {
-    let keys = Keys::load_shared(db, &settings.store(), now).await?;
+    let keys = Keys::load_shared(db, store, now).await?;
     let old = keys.master();
     let new = MasterKey::generate()?;
-    let source = master_key::source(&settings.store());
+    let source = master_key::source(store);
     // The new key is saved before the database changes: a crash in between leaves the old
     // key working and the new one unused, never a database no key opens.
     let pending = match &source {

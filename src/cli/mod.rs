@@ -55,17 +55,9 @@ pub enum Command {
     /// Manage initial access tokens for dynamic client registration (RFC 7591).
     #[command(subcommand)]
     RegistrationToken(registration_tokens::RegistrationTokenCommand),
-    /// Signing keys (rotation) and the master key. Takes the server's settings: `retire`
-    /// weighs the token lifetimes, `rotate` the publish-ahead time.
-    Keys(KeysArgs),
-}
-
-#[derive(clap::Args)]
-pub struct KeysArgs {
-    #[command(flatten)]
-    settings: Box<Settings>,
+    /// Signing keys (rotation) and the master key.
     #[command(subcommand)]
-    command: keys::KeysCommand,
+    Keys(keys::KeysCommand),
 }
 
 impl Cli {
@@ -135,9 +127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RegistrationToken(command) => {
             registration_tokens::run(&store, json, command).await
         }
-        Command::Keys(args) => {
-            keys::run(&with_store(*args.settings, &store), json, args.command).await
-        }
+        Command::Keys(command) => keys::run(&store, json, command).await,
     }
 }
 

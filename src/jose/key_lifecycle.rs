@@ -252,8 +252,8 @@ pub async fn retire(
 
 /// The longest lifetime of a token signed by a server key: a key must stay published that
 /// long after it stops signing.
-pub fn max_token_lifetime(settings: &Settings) -> i64 {
-    settings.access_token_ttl.max(settings.id_token_ttl)
+pub fn max_token_lifetime(access_token_ttl: i64, id_token_ttl: i64) -> i64 {
+    access_token_ttl.max(id_token_ttl)
 }
 
 /// The watcher's scheduled work, from this instance's current set (no database read unless

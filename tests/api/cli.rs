@@ -103,6 +103,35 @@ async fn user_add_help_lists_only_its_own_flags() {
     }
 }
 
+/// Every command but `serve` fits on a screen and shows none of the server's flags.
+#[tokio::test]
+async fn no_command_but_serve_shows_the_server_flags() {
+    let op = Operator::new().await;
+    for command in [
+        &["keys"][..],
+        &["keys", "list"],
+        &["keys", "rotate"],
+        &["keys", "retire"],
+        &["keys", "rotate-master"],
+        &["client", "add"],
+        &["client", "update"],
+        &["user", "sign-out"],
+        &["upstream", "add"],
+        &["registration-token", "create"],
+        &["migrate"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = op.run(&args);
+        assert!(output.status.success(), "{command:?}");
+        let help = stdout(&output);
+        assert!(help.lines().count() <= 60, "{command:?}: {help}");
+        for flag in SERVER_FLAGS {
+            assert!(!help.contains(flag), "{flag} in {command:?}: {help}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn errors_are_json_on_stderr_with_a_failing_exit_code() {
     let op = Operator::new().await;

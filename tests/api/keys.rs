@@ -324,7 +324,8 @@ async fn retire_refuses_active_next_unknown_and_keys_whose_tokens_may_be_valid()
     // After the longest token lifetime, no --force is needed.
     let retiring = key_in(&app, "ES256", "retiring").await;
     let since = retiring.retiring_since.unwrap();
-    let lifetime = key_lifecycle::max_token_lifetime(&app.settings);
+    let lifetime =
+        key_lifecycle::max_token_lifetime(app.settings.access_token_ttl, app.settings.id_token_ttl);
     let early = key_lifecycle::retire(
         &app.state.db,
         &active,
