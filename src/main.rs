@@ -9,14 +9,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // TESSERA_LOG, else `log` in the config file.
+    let filter = cli::config_file::process_setting(&argv, "log")
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into());
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let json = cli::wants_json(&argv);
     match cli::Cli::parse_args(argv) {
         Ok(parsed) => cli::exit_with(cli::run(parsed).await, json),

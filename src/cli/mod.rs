@@ -5,6 +5,8 @@
 //! it uses: the database and keys directory for all, the issuer where it prints URLs, and
 //! the server's settings for `serve` alone, so that a server setting cannot break `user list`.
 mod clients;
+mod config_check;
+pub mod config_file;
 mod keys;
 mod output;
 mod registration_tokens;
@@ -33,6 +35,16 @@ pub struct Cli {
     /// Print the result as JSON (errors as {"error": ...} on standard error).
     #[arg(long, global = true, help_heading = "Shared options")]
     pub json: bool,
+    /// A TOML file of settings (keys as in the README's table: issuer, listen, ...); flags and
+    /// environment variables take precedence over it.
+    #[arg(
+        long,
+        env = "TESSERA_CONFIG",
+        value_name = "FILE",
+        global = true,
+        help_heading = "Shared options"
+    )]
+    pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -55,6 +67,9 @@ pub enum Command {
     /// Manage initial access tokens for dynamic client registration (RFC 7591).
     #[command(subcommand)]
     RegistrationToken(registration_tokens::RegistrationTokenCommand),
+    /// Check a config file: print the effective settings (secrets masked) and whether they are valid.
+    #[command(subcommand)]
+    Config(config_check::ConfigCommand),
     /// Signing keys (rotation) and the master key.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -68,7 +83,8 @@ impl Cli {
         T: Into<OsString> + Clone,
     {
         let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
-        Cli::try_parse_from(with_default_command(argv))
+        let applied = config_file::apply(with_default_command(argv))?;
+        Cli::try_parse_from(applied.argv)
     }
 
     /// The server's settings, when the command is `serve`.
@@ -116,6 +132,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli {
         store,
         json,
+        config,
         command,
     } = cli;
     match command {
@@ -128,6 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             registration_tokens::run(&store, json, command).await
         }
         Command::Keys(command) => keys::run(&store, json, command).await,
+        Command::Config(command) => config_check::run(config, json, command),
     }
 }
 

@@ -6,6 +6,7 @@ mod access_tokens;
 mod authorization_code;
 mod cli;
 mod client_jwks;
+mod config_file;
 mod cors;
 mod faults;
 mod federation;
