@@ -23,6 +23,9 @@ const _: () = assert!(MAX_BODY == 65536, "the 413 description names the limit");
 const MAX_DISCARD: usize = 8 * 1024 * 1024;
 /// The whole body must arrive within this time: a slow client cannot hold a handler.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a handler may take: a database that accepts connections but never answers
+/// (or any other dependency that hangs) costs a client this much, then a 503, never a hang.
+pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Endpoints that answer in RFC 6749 §5.2 JSON; every other path is a browser page.
 fn speaks_json(path: &str) -> bool {
@@ -54,10 +57,33 @@ pub async fn guard(request: Request, next: Next) -> Response {
         Ok(request) => request,
         Err(refused) => return refused,
     };
-    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
-        Ok(response) => response,
-        // The panic message went to stderr through the panic hook.
+    let handled = tokio::time::timeout(
+        HANDLER_TIMEOUT,
+        AssertUnwindSafe(next.run(request)).catch_unwind(),
+    );
+    match handled.await {
+        Ok(Ok(response)) => response,
         Err(_) => {
+            tracing::error!(
+                "a request handler did not finish within {} s",
+                HANDLER_TIMEOUT.as_secs()
+            );
+            let mut response = if json {
+                OAuthError::temporarily_unavailable().into_response()
+            } else {
+                error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "The service cannot complete this right now. Please try again in a moment.",
+                )
+            };
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
+        // The panic message went to stderr through the panic hook.
+        Ok(Err(_)) => {
             tracing::error!("a request handler panicked");
             let mut response = if json {
                 OAuthError::server_error().into_response()

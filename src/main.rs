@@ -14,8 +14,11 @@ async fn main() -> std::process::ExitCode {
     let filter = cli::config_file::process_setting(&argv, "log")
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into());
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours only for a person at a terminal, never into a file or a log collector.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let json = cli::wants_json(&argv);

@@ -24,17 +24,9 @@ use crate::storage;
 /// Connects, migrates and loads (or generates) keys: everything a running server needs.
 pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
     settings.check().map_err(anyhow::Error::msg)?;
-    let db = storage::connect(&settings.database_url, settings.db_pool_size)
+    let db = storage::opening::open(&settings.database_url, settings.db_pool_size)
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open the database {}: {e}",
-                redact_url(&settings.database_url)
-            )
-        })?;
-    storage::migrate(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
+        .map_err(anyhow::Error::msg)?;
     let keys = Arc::new(Keys::load_shared(&db, &settings.store(), clock.now()).await?);
     let state = AppState::new(db, keys, clock, settings);
     // Key rotations and promotions reach this instance within a poll, without a restart.
@@ -196,11 +188,5 @@ async fn shutdown_signal() {
 
 /// A database URL with any password replaced, fit for messages and logs.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
-    }
+    storage::opening::redact(url)
 }

@@ -3,7 +3,6 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use serde_json::{json, Value};
 
 use crate::config::StoreSettings;
@@ -11,18 +10,9 @@ use crate::storage;
 
 /// Opens and migrates the database the server uses.
 pub async fn open(store: &StoreSettings) -> anyhow::Result<storage::Db> {
-    let db = storage::connect(&store.database_url, Some(2))
+    storage::opening::open(&store.database_url, Some(2))
         .await
-        .with_context(|| {
-            format!(
-                "cannot open the database {}",
-                crate::server::redact_url(&store.database_url)
-            )
-        })?;
-    storage::migrate(&db)
-        .await
-        .context("database migration failed")?;
-    Ok(db)
+        .map_err(anyhow::Error::msg)
 }
 
 /// Prints a command's result: `value` with `--json`, else `text`.

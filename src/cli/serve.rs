@@ -13,10 +13,19 @@ use crate::storage::{self, users};
 pub async fn serve(settings: Settings, json: bool) -> anyhow::Result<()> {
     let listen = settings.listen;
     let issuer = settings.issuer_str();
+    // The port first: a second server on a busy port must fail before it touches the
+    // database or makes keys.
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        anyhow::anyhow!("cannot listen on {listen} (TESSERA_LISTEN): {e}. Is another server running there? Stop it or choose another address")
+    })?;
+    if settings.issuer.scheme() == "https" {
+        tracing::warn!(
+            %issuer,
+            %listen,
+            "Tessera serves plain http on {listen} while the issuer is https: a TLS-terminating proxy must forward {issuer} to it. Browsers send the sign-in cookie (__Host-, Secure) back only over https, so opening http://{listen} directly fails every login"
+        );
+    }
     let state = crate::server::build_state(settings, Arc::new(SystemClock)).await?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(%issuer, %listen, "Tessera is serving");
     let discovery = format!("{issuer}/.well-known/openid-configuration");
     let empty = users::list(&state.db).await?.is_empty()

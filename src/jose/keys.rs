@@ -84,10 +84,11 @@ pub struct PublishedKey {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("keys directory {path}: {source}")]
+    // Not `source`: the cause is part of this one line, not printed again below it.
+    #[error("cannot use {path}: {cause}. Make the keys directory (TESSERA_KEYS_DIR) readable and writable by this user, or set TESSERA_MASTER_KEY instead of keeping the master key in a file")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("key {what}: {message}")]
     Invalid { what: String, message: String },
@@ -128,9 +129,9 @@ impl Keys {
     /// Keys in `dir`, generated (in clear, mode 0600) where missing: for benchmarks and unit
     /// tests only, never the server.
     pub fn load_or_generate(dir: &Path) -> Result<Keys, KeyError> {
-        std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+        std::fs::create_dir_all(dir).map_err(|cause| KeyError::Io {
             path: dir.into(),
-            source,
+            cause,
         })?;
         let mut published = Vec::new();
         for (alg, file) in [
@@ -143,7 +144,7 @@ impl Keys {
                 Err(_) => {
                     let material = generate(alg)?;
                     crate::secrets::write_private_file(&path, &material.pem)
-                        .map_err(|source| KeyError::Io { path, source })?;
+                        .map_err(|cause| KeyError::Io { path, cause })?;
                     material.pem
                 }
             };
@@ -204,9 +205,9 @@ impl Keys {
                         "the keys in the database are sealed under another master key than TESSERA_MASTER_KEY (was `tessera keys rotate-master` run?): set the new key and restart; meanwhile this instance keeps the keys it has".to_string()));
                 };
                 let fresh = crate::sealing::read_key_file(path)
-                    .map_err(|source| KeyError::Io {
+                    .map_err(|cause| KeyError::Io {
                         path: path.clone(),
-                        source,
+                        cause,
                     })?
                     .ok_or_else(|| KeyError::MasterKey(format!("{} is missing", path.display())))?;
                 let set = SigningKeys::load(db, &fresh).await?;

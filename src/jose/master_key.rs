@@ -91,17 +91,17 @@ pub async fn resolve(
 }
 
 fn read(path: &Path) -> Result<Option<MasterKey>, KeyError> {
-    sealing::read_key_file(path).map_err(|source| KeyError::Io {
+    sealing::read_key_file(path).map_err(|cause| KeyError::Io {
         path: path.into(),
-        source,
+        cause,
     })
 }
 
 /// A new master key file; if another process on this directory wrote one first, that one.
 fn create(path: &Path) -> Result<MasterKey, KeyError> {
-    let io = |source| KeyError::Io {
+    let io = |cause| KeyError::Io {
         path: path.into(),
-        source,
+        cause,
     };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
@@ -203,9 +203,9 @@ pub async fn seal_legacy(
         let path = dir.join(file);
         if path.exists() {
             // The database holds it, sealed; a clear copy on disk is only a liability.
-            std::fs::remove_file(&path).map_err(|source| KeyError::Io {
+            std::fs::remove_file(&path).map_err(|cause| KeyError::Io {
                 path: path.clone(),
-                source,
+                cause,
             })?;
             tracing::info!(path = %path.display(), "removed the clear-text key file (the database holds the key, sealed)");
         }

@@ -135,6 +135,14 @@ impl OAuthError {
     pub fn invalid_token(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidToken, d)
     }
+    /// 503: a dependency (the database) did not answer in time; the client may retry.
+    pub fn temporarily_unavailable() -> Self {
+        Self::new(
+            ErrorCode::TemporarilyUnavailable,
+            "the service is temporarily unavailable; retry later",
+        )
+    }
+
     pub fn server_error() -> Self {
         Self::new(
             ErrorCode::ServerError,
@@ -207,10 +215,7 @@ impl IntoResponse for OAuthError {
 impl From<AppError> for OAuthError {
     fn from(error: AppError) -> Self {
         let mut oauth = if error.is_unavailable() {
-            OAuthError::new(
-                ErrorCode::TemporarilyUnavailable,
-                "the service is temporarily unavailable; retry later",
-            )
+            OAuthError::temporarily_unavailable()
         } else {
             OAuthError::server_error()
         }

@@ -9,6 +9,7 @@ pub mod consents;
 pub mod families;
 pub mod login_sessions;
 pub mod logout_deliveries;
+pub mod opening;
 pub mod registration_tokens;
 pub mod revocations;
 pub mod server_keys;

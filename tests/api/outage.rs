@@ -19,6 +19,8 @@ use crate::tokens::code_flow_tokens;
 struct Proxy {
     port: u16,
     up: Arc<AtomicBool>,
+    /// While set, connections stay open but nothing is forwarded: a database that hangs.
+    frozen: watch::Sender<bool>,
     /// Bumped on every cut: each forwarding task ends when it changes.
     cuts: watch::Sender<u64>,
 }
@@ -29,7 +31,8 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
         let (cuts, _) = watch::channel(0u64);
-        let (accept_up, accept_cuts) = (up.clone(), cuts.clone());
+        let (frozen, _) = watch::channel(false);
+        let (accept_up, accept_cuts, accept_frozen) = (up.clone(), cuts.clone(), frozen.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else {
@@ -41,18 +44,38 @@ impl Proxy {
                 }
                 let upstream = upstream.clone();
                 let mut cut = accept_cuts.subscribe();
+                let mut frozen = accept_frozen.subscribe();
                 tokio::spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(&upstream).await else {
                         return;
                     };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.changed() => {}
+                    loop {
+                        // Frozen: hold both sockets open and move no byte until thawed.
+                        if *frozen.borrow_and_update() {
+                            if frozen.changed().await.is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => return,
+                            _ = cut.changed() => return,
+                            _ = frozen.changed() => {}
+                        }
                     }
                 });
             }
         });
-        Proxy { port, up, cuts }
+        Proxy {
+            port,
+            up,
+            frozen,
+            cuts,
+        }
+    }
+
+    fn freeze(&self, frozen: bool) {
+        self.frozen.send_replace(frozen);
     }
 
     fn cut(&self) {
@@ -193,4 +216,78 @@ async fn a_database_outage_is_503_in_bounded_time_and_the_server_recovers() {
     assert_eq!(status, StatusCode::OK);
     let response = browser.client.get(&authorize).send().await.unwrap();
     assert_ne!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_hangs_costs_a_bounded_wait_then_503_and_the_server_recovers() {
+    if std::env::var("TESSERA_TEST_POSTGRES_URL").map_or(true, |u| u.is_empty()) {
+        eprintln!("skipped: needs TESSERA_TEST_POSTGRES_URL");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let direct = url::Url::parse(&fresh_database_url(dir.path()).await).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        direct.host_str().unwrap(),
+        direct.port().unwrap_or(5432)
+    );
+    let proxy = Proxy::start(upstream).await;
+    let mut proxied = direct.clone();
+    proxied.set_port(Some(proxy.port)).unwrap();
+    let (app, _server) = spawn_served(Serving {
+        database_url: Some(proxied.to_string()),
+        ..Serving::default()
+    })
+    .await;
+    app.add_user("alice").await;
+    let client = app.add_client(spec("App")).await;
+    let tokens = code_flow_tokens(&app, &client, "openid offline_access").await;
+    let refresh_form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+    ];
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    // The database accepts bytes and never answers: no error, no closed connection.
+    proxy.freeze(true);
+    let started = Instant::now();
+    let response = http
+        .post(app.url("/token"))
+        .basic_auth(&client.client_id, client.secret.as_deref())
+        .form(&refresh_form)
+        .send()
+        .await
+        .expect("the token request hung");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(
+        json_error(&response.json().await.unwrap()),
+        "temporarily_unavailable"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited <= tessera::guard::HANDLER_TIMEOUT + Duration::from_secs(3),
+        "{waited:?}"
+    );
+
+    proxy.freeze(false);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let response = http
+            .post(app.url("/token"))
+            .basic_auth(&client.client_id, client.secret.as_deref())
+            .form(&refresh_form)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::OK {
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(Instant::now() < deadline, "no recovery");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
