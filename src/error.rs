@@ -20,6 +20,9 @@ pub enum AppError {
     Session(#[from] tower_sessions::session::Error),
     #[error("{0}")]
     Internal(String),
+    /// A service we depend on other than the database (Redis) is unreachable: 503.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl AppError {
@@ -31,6 +34,7 @@ impl AppError {
             AppError::Session(tower_sessions::session::Error::Store(
                 tower_sessions::session_store::Error::Backend(_),
             )) => true,
+            AppError::Unavailable(_) => true,
             _ => false,
         }
     }

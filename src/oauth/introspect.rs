@@ -13,6 +13,7 @@ use super::params::FormParams;
 use super::refresh_token_format::{self, RefreshTokenRef};
 use super::token_endpoint::no_store;
 use crate::state::AppState;
+use crate::throttle::ClientIp;
 use crate::storage::families;
 use crate::types::AuthMethod;
 
@@ -20,11 +21,12 @@ pub const PATH: &str = "/introspect";
 
 pub async fn handler(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     FormParams(params): FormParams,
 ) -> OAuthResult<Response> {
     let client =
-        client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH))
+        client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH), ip)
             .await?;
     if client.public || client.auth_method == AuthMethod::None {
         return Err(OAuthError::invalid_client(
