@@ -235,7 +235,10 @@ mod tests {
             async move { t.try_run(hold(g)).await.is_ok() }
         });
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(threads.try_run(|| ()).await.is_err(), "one running, one waiting: full");
+        assert!(
+            threads.try_run(|| ()).await.is_err(),
+            "one running, one waiting: full"
+        );
         release.send(()).expect("send");
         release.send(()).expect("send");
         assert!(running.await.expect("join") && waiting.await.expect("join"));

@@ -13,8 +13,8 @@ use super::params::FormParams;
 use super::refresh_token_format::{self, RefreshTokenRef};
 use super::token_endpoint::no_store;
 use crate::state::AppState;
-use crate::throttle::ClientIp;
 use crate::storage::families;
+use crate::throttle::ClientIp;
 use crate::types::AuthMethod;
 
 pub const PATH: &str = "/introspect";
@@ -25,9 +25,14 @@ pub async fn handler(
     headers: HeaderMap,
     FormParams(params): FormParams,
 ) -> OAuthResult<Response> {
-    let client =
-        client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH), ip)
-            .await?;
+    let client = client_auth::authenticate(
+        &state,
+        &headers,
+        &params,
+        &state.settings.endpoint(PATH),
+        ip,
+    )
+    .await?;
     if client.public || client.auth_method == AuthMethod::None {
         return Err(OAuthError::invalid_client(
             "public clients may not introspect tokens",

@@ -12,8 +12,8 @@ use super::refresh_token_format;
 use super::token_endpoint::no_store;
 use crate::jose::jwt;
 use crate::state::AppState;
-use crate::throttle::ClientIp;
 use crate::storage::families;
+use crate::throttle::ClientIp;
 
 pub const PATH: &str = "/revoke";
 

@@ -73,7 +73,10 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         // Served without a socket (never in production): every such request shares one address.
         let peer = parts
             .extensions
@@ -106,10 +109,19 @@ mod tests {
 
     #[test]
     fn the_header_counts_only_from_a_trusted_peer() {
-        let proxies = vec![parse_proxy("10.0.0.0/8").expect("net"), parse_proxy("192.0.2.1").expect("ip")];
+        let proxies = vec![
+            parse_proxy("10.0.0.0/8").expect("net"),
+            parse_proxy("192.0.2.1").expect("ip"),
+        ];
         let headers = xff(&["198.51.100.7"]);
-        assert_eq!(client_ip(ip("203.0.113.9"), &headers, &proxies), ip("203.0.113.9"));
-        assert_eq!(client_ip(ip("192.0.2.1"), &headers, &proxies), ip("198.51.100.7"));
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &headers, &proxies),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip(ip("192.0.2.1"), &headers, &proxies),
+            ip("198.51.100.7")
+        );
         assert_eq!(client_ip(ip("10.1.2.3"), &headers, &[]), ip("10.1.2.3"));
     }
 
@@ -118,19 +130,34 @@ mod tests {
         let proxies = vec![parse_proxy("10.0.0.0/8").expect("net")];
         // The client forged the first entry; our proxies appended the rest.
         let headers = xff(&["1.1.1.1, 198.51.100.7", "10.0.0.5"]);
-        assert_eq!(client_ip(ip("10.0.0.6"), &headers, &proxies), ip("198.51.100.7"));
+        assert_eq!(
+            client_ip(ip("10.0.0.6"), &headers, &proxies),
+            ip("198.51.100.7")
+        );
         let ported = xff(&["198.51.100.8:4711"]);
-        assert_eq!(client_ip(ip("10.0.0.6"), &ported, &proxies), ip("198.51.100.8"));
+        assert_eq!(
+            client_ip(ip("10.0.0.6"), &ported, &proxies),
+            ip("198.51.100.8")
+        );
         let garbage = xff(&["198.51.100.7, nonsense, 10.0.0.5"]);
-        assert_eq!(client_ip(ip("10.0.0.6"), &garbage, &proxies), ip("10.0.0.5"));
-        assert_eq!(client_ip(ip("10.0.0.6"), &HeaderMap::new(), &proxies), ip("10.0.0.6"));
+        assert_eq!(
+            client_ip(ip("10.0.0.6"), &garbage, &proxies),
+            ip("10.0.0.5")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.6"), &HeaderMap::new(), &proxies),
+            ip("10.0.0.6")
+        );
     }
 
     #[test]
     fn mapped_ipv4_peers_match_ipv4_proxies() {
         let proxies = vec![parse_proxy("127.0.0.1").expect("ip")];
         let headers = xff(&["198.51.100.7"]);
-        assert_eq!(client_ip(ip("::ffff:127.0.0.1"), &headers, &proxies), ip("198.51.100.7"));
+        assert_eq!(
+            client_ip(ip("::ffff:127.0.0.1"), &headers, &proxies),
+            ip("198.51.100.7")
+        );
         assert!(parse_proxy("not-an-ip").is_err());
     }
 }

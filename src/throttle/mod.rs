@@ -194,7 +194,9 @@ impl Throttle {
                 match inner.store.recent(since, HOT_LIMIT as u64 + 1).await {
                     Ok(recent) => inner.merge_hot(recent, now),
                     // Keep what we know; the next poll tries again.
-                    Err(e) => tracing::warn!(error = %e, "cannot poll recent authentication failures"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot poll recent authentication failures")
+                    }
                 }
             }
         });
@@ -215,9 +217,11 @@ impl Throttle {
         let keys = attempt.keys();
         let lock_seconds = self.0.policy.lock_seconds;
         let may_exist = hot.saturated
-            || keys
-                .iter()
-                .any(|k| hot.keys.get(k).is_some_and(|&last| last + lock_seconds > now));
+            || keys.iter().any(|k| {
+                hot.keys
+                    .get(k)
+                    .is_some_and(|&last| last + lock_seconds > now)
+            });
         if !may_exist {
             return Ok(Check::default());
         }

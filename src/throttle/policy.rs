@@ -151,14 +151,21 @@ mod tests {
     fn no_delay_before_the_fifth_failure_then_doubling_delays() {
         let p = policy();
         assert_eq!(p.wait(Scope::Pair, &at(4, 1000), 1000), None);
-        let w = |n| p.wait(Scope::Pair, &at(n, 1000), 1000).map(|w| w.retry_after);
+        let w = |n| {
+            p.wait(Scope::Pair, &at(n, 1000), 1000)
+                .map(|w| w.retry_after)
+        };
         assert_eq!(w(5), Some(1));
         assert_eq!(w(6), Some(2));
         assert_eq!(w(7), Some(4));
         assert_eq!(w(11), Some(60), "capped");
         assert_eq!(w(19), Some(60));
         // The delay runs from the last failure.
-        assert_eq!(p.wait(Scope::Pair, &at(7, 1000), 1003).map(|w| w.retry_after), Some(1));
+        assert_eq!(
+            p.wait(Scope::Pair, &at(7, 1000), 1003)
+                .map(|w| w.retry_after),
+            Some(1)
+        );
         assert_eq!(p.wait(Scope::Pair, &at(7, 1000), 1004), None);
     }
 
@@ -173,7 +180,11 @@ mod tests {
                 locked: true
             }
         );
-        assert_eq!(p.wait(Scope::Pair, &at(20, 1000), 1899).map(|w| w.retry_after), Some(1));
+        assert_eq!(
+            p.wait(Scope::Pair, &at(20, 1000), 1899)
+                .map(|w| w.retry_after),
+            Some(1)
+        );
         assert_eq!(p.wait(Scope::Pair, &at(20, 1000), 1900), None);
         assert!(!p.is_live(&at(20, 1000), 1900));
         assert!(p.starts_lock(Scope::Pair, 20));

@@ -59,10 +59,7 @@ impl RedisStore {
         }
         let mut connection = self.connection.clone();
         let rows: Vec<(Option<u32>, Option<i64>)> = pipe.query_async(&mut connection).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(f, l)| Some((f?, l?)))
-            .collect())
+        Ok(rows.into_iter().map(|(f, l)| Some((f?, l?))).collect())
     }
 
     pub async fn record_failure(
@@ -81,7 +78,10 @@ impl RedisStore {
             invocation.arg(key);
         }
         let mut connection = self.connection.clone();
-        invocation.invoke_async::<i64>(&mut connection).await.map(|_| ())
+        invocation
+            .invoke_async::<i64>(&mut connection)
+            .await
+            .map(|_| ())
     }
 
     pub async fn reset(&self, key: &str) -> redis::RedisResult<()> {

@@ -17,5 +17,6 @@ mod logs;
 mod malformed;
 mod outage;
 mod registration;
+mod throttle;
 mod tokens;
 mod tracing;
