@@ -108,6 +108,11 @@ impl HashThreads {
         result.await.map_err(|e| HashError(e.to_string()))
     }
 
+    /// Callers hashing or waiting now (the queue depth, for metrics).
+    pub fn admitted(&self) -> usize {
+        self.0.admitted.load(SeqCst)
+    }
+
     /// How many hashing threads are running.
     pub fn live(&self) -> usize {
         self.0.live.load(SeqCst)
