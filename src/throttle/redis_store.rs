@@ -1,8 +1,13 @@
 //! The counters in Redis (`TESSERA_REDIS_URL`): one hash per key (`f` failures, `l` last
 //! failure, `e` end of its window) and one sorted set of recently failed keys that instances
 //! poll. A failure is one Lua script, so the check of the window and the increment are atomic.
+use std::time::Duration;
+
 use redis::aio::ConnectionManager;
 use redis::Script;
+
+/// Longest wait for Redis to connect or answer.
+pub const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A Redis connection (reconnecting by itself) and the prefix of every key we write.
 #[derive(Clone)]
@@ -34,9 +39,15 @@ return 1
 
 impl RedisStore {
     /// Connects once at start, so a wrong URL or an unreachable Redis stops the server there.
+    /// Later outages are answered within [`TIMEOUT`] (503), never by a hanging request.
     pub async fn connect(url: &str, prefix: &str) -> redis::RedisResult<RedisStore> {
         let client = redis::Client::open(url)?;
-        let connection = client.get_connection_manager().await?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = client.get_connection_manager_with_config(config).await?;
         Ok(RedisStore {
             connection,
             prefix: prefix.to_string(),

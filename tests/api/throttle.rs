@@ -621,3 +621,71 @@ async fn a_full_hashing_queue_refuses_logins_at_once_with_503_and_other_endpoint
         "discovery during the flood: {probe_time:?}"
     );
 }
+
+/// A TCP proxy to the local Redis that the test cuts by sending `true`: the listener closes
+/// and every connection through it ends.
+async fn cuttable_redis() -> (u16, tokio::sync::watch::Sender<bool>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (cut, watch) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        loop {
+            let mut stop = watch.clone();
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = stop.wait_for(|cut| *cut) => return,
+            };
+            let Ok((mut inbound, _)) = accepted else {
+                return;
+            };
+            tokio::spawn(async move {
+                let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:6379").await
+                else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    _ = stop.wait_for(|cut| *cut) => {}
+                }
+            });
+        }
+    });
+    (port, cut)
+}
+
+#[tokio::test]
+async fn a_success_with_no_recent_failure_touches_no_store_and_an_outage_is_a_bounded_503() {
+    let (port, cut) = cuttable_redis().await;
+    let prefix = format!("tessera-test-{}:", tessera::secrets::random_token(9));
+    let app = spawn_app_with(move |s| {
+        short_limits(s);
+        s.redis_url = Some(tessera::secrets::Secret(format!(
+            "redis://127.0.0.1:{port}"
+        )));
+        s.redis_prefix = prefix;
+    })
+    .await;
+    let machine = app.add_client(machine_spec()).await;
+    let secret = machine.secret.clone().unwrap();
+    let from = addr("127.0.0.10");
+    assert_eq!(
+        token_from(&app, &machine, &secret, from, None).await.0,
+        StatusCode::OK
+    );
+    cut.send(true).unwrap();
+    // Redis is gone: a success still needs nothing from it (no read, no write).
+    for _ in 0..3 {
+        let (status, _, body) = token_from(&app, &machine, &secret, from, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // A failure must be counted, which it cannot be: 503, within the Redis timeouts.
+    let started = Instant::now();
+    let (status, _, body) = token_from(&app, &machine, "wrong", from, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
