@@ -147,6 +147,45 @@ pub struct Settings {
     /// Most argon2 hashes computed at once (default: number of cores).
     #[arg(long, env = "TESSERA_PASSWORD_CONCURRENCY")]
     pub password_concurrency: Option<usize>,
+    /// Most logins waiting for a password-hashing thread; beyond it a login is refused at
+    /// once with 503 and `Retry-After`.
+    #[arg(long, env = "TESSERA_PASSWORD_QUEUE", default_value_t = 64)]
+    pub password_queue: usize,
+    /// Failed attempts of one account from one address after which each further attempt
+    /// waits (1 s, doubling) — on the login form and in client authentication.
+    #[arg(long, env = "TESSERA_LOGIN_DELAY_AFTER", default_value_t = 5)]
+    pub login_delay_after: u32,
+    /// Failed attempts of one account from one address that lock that pair out.
+    #[arg(long, env = "TESSERA_LOGIN_LOCK_AFTER", default_value_t = 20)]
+    pub login_lock_after: u32,
+    /// How long a lock lasts; also how long failures are remembered after the last one.
+    #[arg(long, env = "TESSERA_LOGIN_LOCK_SECONDS", default_value_t = 900)]
+    pub login_lock_seconds: i64,
+    /// Longest delay, in seconds, for one account from one address or for one address.
+    #[arg(long, env = "TESSERA_LOGIN_MAX_DELAY", default_value_t = 60)]
+    pub login_max_delay: i64,
+    /// Failed attempts from one address (any account) after which it waits.
+    #[arg(long, env = "TESSERA_LOGIN_IP_DELAY_AFTER", default_value_t = 20)]
+    pub login_ip_delay_after: u32,
+    /// Failed attempts from one address (any account) that lock the address out.
+    #[arg(long, env = "TESSERA_LOGIN_IP_LOCK_AFTER", default_value_t = 100)]
+    pub login_ip_lock_after: u32,
+    /// Failed attempts at one account (any address) after which it is slowed; never locked.
+    #[arg(long, env = "TESSERA_LOGIN_ACCOUNT_DELAY_AFTER", default_value_t = 10)]
+    pub login_account_delay_after: u32,
+    /// Longest delay of one account under attack from many addresses: the most a real user
+    /// waits per attempt.
+    #[arg(long, env = "TESSERA_LOGIN_ACCOUNT_MAX_DELAY", default_value_t = 30)]
+    pub login_account_max_delay: i64,
+    /// Keep the brute-force counters in Redis (redis://host:port) instead of the database.
+    #[arg(long, env = "TESSERA_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<crate::secrets::Secret>,
+    /// Prefix of every Redis key Tessera writes.
+    #[arg(long, env = "TESSERA_REDIS_PREFIX", default_value = "tessera:")]
+    pub redis_prefix: String,
+    /// Proxies whose `X-Forwarded-For` is believed (comma-separated addresses or CIDR blocks).
+    #[arg(long, env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::throttle::client_ip::parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Let back-channel logout and other callbacks reach loopback and private addresses
     /// (tests, on-premise deployments); refused by default against request forgery.
     #[arg(long, env = "TESSERA_ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set)]
@@ -204,6 +243,19 @@ impl Settings {
                 return Err(format!("{name} must be positive"));
             }
         }
+        if self.login_lock_seconds <= 0
+            || self.login_max_delay <= 0
+            || self.login_account_max_delay <= 0
+        {
+            return Err(
+                "TESSERA_LOGIN_LOCK_SECONDS, TESSERA_LOGIN_MAX_DELAY and TESSERA_LOGIN_ACCOUNT_MAX_DELAY must be positive".into(),
+            );
+        }
+        if self.login_lock_after <= self.login_delay_after
+            || self.login_ip_lock_after <= self.login_ip_delay_after
+        {
+            return Err("TESSERA_LOGIN_LOCK_AFTER (and _IP_LOCK_AFTER) must be above the matching _DELAY_AFTER".into());
+        }
         if !(0..=60).contains(&self.refresh_grace_seconds) {
             return Err("TESSERA_REFRESH_GRACE_SECONDS must be between 0 and 60".into());
         }
@@ -222,6 +274,29 @@ impl Settings {
 
     pub fn https(&self) -> bool {
         self.issuer.scheme() == "https"
+    }
+
+    /// The brute-force policy these settings describe.
+    pub fn throttle_policy(&self) -> crate::throttle::policy::Policy {
+        use crate::throttle::policy::{Limits, Policy};
+        Policy {
+            pair: Limits {
+                delay_after: self.login_delay_after,
+                lock_after: Some(self.login_lock_after),
+                max_delay: self.login_max_delay,
+            },
+            address: Limits {
+                delay_after: self.login_ip_delay_after,
+                lock_after: Some(self.login_ip_lock_after),
+                max_delay: self.login_max_delay,
+            },
+            account: Limits {
+                delay_after: self.login_account_delay_after,
+                lock_after: None,
+                max_delay: self.login_account_max_delay,
+            },
+            lock_seconds: self.login_lock_seconds,
+        }
     }
 
     pub fn default_audience(&self) -> String {

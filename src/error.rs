@@ -20,6 +20,9 @@ pub enum AppError {
     Session(#[from] tower_sessions::session::Error),
     #[error("{0}")]
     Internal(String),
+    /// A service we depend on other than the database (Redis) is unreachable: 503.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl AppError {
@@ -31,6 +34,7 @@ impl AppError {
             AppError::Session(tower_sessions::session::Error::Store(
                 tower_sessions::session_store::Error::Backend(_),
             )) => true,
+            AppError::Unavailable(_) => true,
             _ => false,
         }
     }
@@ -77,6 +81,12 @@ impl IntoResponse for AppError {
             )
                 .into_response()
         };
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::oauth::error::UNAVAILABLE_RETRY_AFTER),
+            );
+        }
         Failure::internal(&self).attach(&mut response);
         response
     }

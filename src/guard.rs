@@ -77,9 +77,10 @@ pub async fn guard(request: Request, next: Next) -> Response {
                     "The service cannot complete this right now. Please try again in a moment.",
                 )
             };
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::oauth::error::UNAVAILABLE_RETRY_AFTER),
+            );
             response
         }
         // The panic message went to stderr through the panic hook.

@@ -16,6 +16,7 @@ pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod throttle;
 pub mod trace;
 pub mod types;
 pub mod views;

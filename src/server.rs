@@ -28,7 +28,20 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         .await
         .map_err(anyhow::Error::msg)?;
     let keys = Arc::new(Keys::load_shared(&db, &settings.store(), clock.now()).await?);
-    let state = AppState::new(db, keys, clock, settings);
+    let throttle_store = match &settings.redis_url {
+        Some(url) => crate::throttle::Store::Redis(
+            crate::throttle::redis_store::RedisStore::connect(url.expose(), &settings.redis_prefix)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot reach Redis at TESSERA_REDIS_URL={}: {e}; start Redis or unset TESSERA_REDIS_URL to keep the limits in the database",
+                        redact_url(url.expose())
+                    )
+                })?,
+        ),
+        None => crate::throttle::Store::Db(db.clone()),
+    };
+    let state = AppState::new(db, keys, clock, settings, throttle_store);
     // Key rotations and promotions reach this instance within a poll, without a restart.
     state.keys.start_watch(
         state.db.clone(),
@@ -155,6 +168,7 @@ fn spawn_housekeeping(state: AppState) {
                 storage::revocations::purge_expired(&state.db, now).await,
                 storage::assertions::purge_expired(&state.db, now).await,
                 storage::login_sessions::purge_expired(&state.db, now).await,
+                storage::throttle::purge_expired(&state.db, now).await,
             ];
             for result in results {
                 if let Err(e) = result {

@@ -38,14 +38,28 @@ pub struct Shared {
     pub cors: crate::oauth::cors::OriginIndex,
     /// Keys of clients that registered a `jwks_uri`.
     pub client_jwks: crate::oauth::client_jwks::ClientJwks,
+    /// Brute-force limits on the login form and client authentication.
+    pub throttle: crate::throttle::Throttle,
 }
 
 impl AppState {
-    pub fn new(db: Db, keys: Arc<Keys>, clock: SharedClock, settings: Settings) -> AppState {
+    /// `throttle_store` holds the brute-force counters (the database or Redis).
+    pub fn new(
+        db: Db,
+        keys: Arc<Keys>,
+        clock: SharedClock,
+        settings: Settings,
+        throttle_store: crate::throttle::Store,
+    ) -> AppState {
         let settings = Arc::new(settings);
         AppState(Arc::new(Shared {
             discovery: Arc::new(crate::oauth::discovery::Documents::build(&settings)),
-            passwords: Passwords::new(settings.password_concurrency),
+            passwords: Passwords::new(settings.password_concurrency, settings.password_queue),
+            throttle: crate::throttle::Throttle::start(
+                settings.throttle_policy(),
+                throttle_store,
+                clock.clone(),
+            ),
             federation: Arc::new(crate::federation::Federation::new(keys.clone())),
             clients: crate::storage::client_cache::ClientCache::start(db.clone()),
             registrations: Default::default(),

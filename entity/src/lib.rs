@@ -12,6 +12,7 @@ pub mod revoked_tokens;
 pub mod server_keys;
 pub mod sessions;
 pub mod signing_keys;
+pub mod throttle_counters;
 pub mod token_families;
 pub mod upstream_identities;
 pub mod upstreams;

@@ -19,12 +19,30 @@ type Job = Box<dyn FnOnce() + Send>;
 #[error("password hashing failed: {0}")]
 pub struct HashError(pub String);
 
+/// The queue is full: the caller should be refused at once (503, `Retry-After`).
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing queue is full")]
+pub struct Busy;
+
+/// Decrements the count of callers when one leaves, also when its future is dropped.
+struct Admitted<'a>(&'a AtomicUsize);
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, SeqCst);
+    }
+}
+
 /// A bounded set of hashing threads; cheap to clone.
 #[derive(Clone)]
 pub struct HashThreads(Arc<Inner>);
 
 struct Inner {
     limit: usize,
+    /// Most callers waiting for a thread (beyond the `limit` running).
+    waiting_limit: usize,
+    /// Callers running or waiting.
+    admitted: AtomicUsize,
     idle: Duration,
     /// Frees what the calling thread holds; true if there was something.
     release: fn() -> bool,
@@ -35,21 +53,39 @@ struct Inner {
 }
 
 impl HashThreads {
-    pub fn new(limit: usize, idle: Duration, release: fn() -> bool) -> Self {
+    /// At most `limit` threads, and `queue` callers waiting for one.
+    pub fn new(limit: usize, queue: usize, idle: Duration, release: fn() -> bool) -> Self {
         let limit = limit.max(1);
-        let (jobs, queue) = sync_channel(limit);
+        let (jobs, receiver) = sync_channel(limit);
         HashThreads(Arc::new(Inner {
             limit,
+            waiting_limit: queue,
+            admitted: AtomicUsize::new(0),
             idle,
             release,
             live: AtomicUsize::new(0),
             permits: Semaphore::new(limit),
             jobs,
-            queue: Mutex::new(queue),
+            queue: Mutex::new(receiver),
         }))
     }
 
-    /// Runs `work` on a hashing thread, waiting for a free one.
+    /// Runs `work` on a hashing thread, waiting for a free one; refused at once with
+    /// [`Busy`] when `limit` are running and `queue` already wait, so a login flood costs
+    /// neither memory nor latency beyond the queue.
+    pub async fn try_run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<Result<T, HashError>, Busy> {
+        let before = self.0.admitted.fetch_add(1, SeqCst);
+        let _admitted = Admitted(&self.0.admitted);
+        if before >= self.0.limit + self.0.waiting_limit {
+            return Err(Busy);
+        }
+        Ok(self.run(work).await)
+    }
+
+    /// Runs `work` on a hashing thread, waiting for a free one (however many wait).
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
@@ -70,6 +106,11 @@ impl HashThreads {
             .map_err(|e| HashError(e.to_string()))?;
         self.start_thread_if_short();
         result.await.map_err(|e| HashError(e.to_string()))
+    }
+
+    /// Callers hashing or waiting now (the queue depth, for metrics).
+    pub fn admitted(&self) -> usize {
+        self.0.admitted.load(SeqCst)
     }
 
     /// How many hashing threads are running.
@@ -157,7 +198,7 @@ mod tests {
 
     #[tokio::test]
     async fn threads_start_on_demand_leave_when_idle_and_come_back() {
-        let threads = HashThreads::new(2, Duration::from_millis(50), nothing_held);
+        let threads = HashThreads::new(2, 64, Duration::from_millis(50), nothing_held);
         assert_eq!(threads.live(), 0);
         let results = futures::future::join_all((0..8).map(|i| threads.run(move || i * 2))).await;
         let results: Vec<i32> = results.into_iter().map(|r| r.expect("ran")).collect();
@@ -171,9 +212,41 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_job_fails_alone() {
-        let threads = HashThreads::new(1, Duration::from_secs(10), nothing_held);
+        let threads = HashThreads::new(1, 64, Duration::from_secs(10), nothing_held);
         assert!(threads.run(|| panic!("boom")).await.is_err());
         let next = tokio::time::timeout(Duration::from_secs(2), threads.run(|| 7)).await;
         assert_eq!(next.expect("no hang").expect("ran"), 7);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_admits_again_when_it_drains() {
+        let threads = HashThreads::new(1, 1, Duration::from_secs(10), nothing_held);
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Mutex::new(gate);
+        let gate = Arc::new(gate);
+        let hold = |gate: Arc<Mutex<std::sync::mpsc::Receiver<()>>>| {
+            move || {
+                let _ = gate.lock().map(|g| g.recv());
+            }
+        };
+        let running = tokio::spawn({
+            let t = threads.clone();
+            let g = gate.clone();
+            async move { t.try_run(hold(g)).await.is_ok() }
+        });
+        let waiting = tokio::spawn({
+            let t = threads.clone();
+            let g = gate.clone();
+            async move { t.try_run(hold(g)).await.is_ok() }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            threads.try_run(|| ()).await.is_err(),
+            "one running, one waiting: full"
+        );
+        release.send(()).expect("send");
+        release.send(()).expect("send");
+        assert!(running.await.expect("join") && waiting.await.expect("join"));
+        assert!(threads.try_run(|| 3).await.is_ok());
     }
 }

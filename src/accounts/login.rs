@@ -1,7 +1,7 @@
 //! The login page: a password form (argon2id) and a button per upstream provider.
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
 
@@ -11,9 +11,23 @@ use crate::oauth::interaction::{self, expired, AuthRequest};
 use crate::secrets::Secret;
 use crate::state::AppState;
 use crate::storage::{clients, users};
+use crate::throttle::{Attempt, ClientIp};
 use crate::views::{error_page, page, LoginPage};
 
 const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
+/// How long a login refused for a full hashing queue is asked to wait.
+const BUSY_RETRY_AFTER: u32 = 2;
+
+fn too_many_attempts(seconds: i64) -> String {
+    format!("Too many failed sign-in attempts. Please wait {seconds} seconds, then try again.")
+}
+
+fn with_retry_after(mut response: Response, seconds: i64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
+}
 
 pub async fn show(
     State(state): State<AppState>,
@@ -72,6 +86,7 @@ async fn render(
 pub async fn submit(
     State(state): State<AppState>,
     session: Session,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
@@ -98,16 +113,41 @@ pub async fn submit(
         .take(256)
         .collect::<String>();
     let password = Secret(params.get("password").unwrap_or_default().to_string());
+    // Refused before any password is checked: a delayed or locked attempt costs no argon2.
+    let attempt = Attempt::login(&username, ip);
+    let check = state.throttle.check(&attempt, now).await?;
+    if let Some(wait) = check.wait {
+        let message = too_many_attempts(wait.retry_after);
+        let page = render(
+            &state,
+            &session,
+            &request,
+            &request_id,
+            &username,
+            Some(&message),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await?;
+        return Ok(with_retry_after(page, wait.retry_after));
+    }
     let user = users::find_by_username(&state.db, &username).await?;
     let hash = user
         .as_ref()
         .filter(|u| !u.disabled)
         .and_then(|u| u.password_hash.clone());
-    let verified = state.passwords.verify(hash, password).await;
+    let Ok(verified) = state.passwords.verify(hash, password).await else {
+        let page = error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many sign-ins at once",
+            "The service is busy signing other people in. Please try again in a few seconds.",
+        );
+        return Ok(with_retry_after(page, BUSY_RETRY_AFTER.into()));
+    };
     let user = match user {
         Some(user) if verified => user,
         _ => {
             tracing::info!(target: "security", event = "login_failed", "password login failed");
+            state.throttle.failed(&attempt, &check, now).await?;
             return render(
                 &state,
                 &session,
@@ -120,6 +160,7 @@ pub async fn submit(
             .await;
         }
     };
+    state.throttle.succeeded(&attempt, &check).await?;
     session::sign_in(
         &state,
         &session,

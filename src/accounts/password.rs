@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher, Version};
 
-use super::hash_threads::{HashError, HashThreads};
+use super::hash_threads::{Busy, HashError, HashThreads};
 use crate::secrets::Secret;
 
 /// OWASP Password Storage Cheat Sheet: argon2id, m = 19 MiB, t = 2, p = 1.
@@ -41,12 +41,13 @@ pub struct Passwords {
 const IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Passwords {
-    pub fn new(concurrency: Option<usize>) -> Self {
+    /// `concurrency` hashes at once (default: one per core), `queue` logins waiting.
+    pub fn new(concurrency: Option<usize>, queue: usize) -> Self {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
         Passwords {
-            threads: HashThreads::new(concurrency.unwrap_or(cores), IDLE, release_work_area),
+            threads: HashThreads::new(concurrency.unwrap_or(cores), queue, IDLE, release_work_area),
         }
     }
 
@@ -55,16 +56,18 @@ impl Passwords {
     }
 
     /// True only if `hash` is present and matches. With no hash (unknown user, federated-only
-    /// account), a dummy hash is checked so the time taken is the same.
-    pub async fn verify(&self, hash: Option<String>, password: Secret) -> bool {
-        self.threads
-            .run(move || {
+    /// account), a dummy hash is checked so the time taken is the same. [`Busy`] when the
+    /// hashing queue is full: nothing was checked.
+    pub async fn verify(&self, hash: Option<String>, password: Secret) -> Result<bool, Busy> {
+        Ok(self
+            .threads
+            .try_run(move || {
                 let known = hash.is_some();
                 let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
                 verify_blocking(password.expose().as_bytes(), &hash) && known
             })
-            .await
-            .unwrap_or(false)
+            .await?
+            .unwrap_or(false))
     }
 }
 

@@ -5,14 +5,16 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::error::{OAuthError, OAuthResult};
+use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::params::{is_clean, Params};
 use crate::jose::client_keys;
 use crate::secrets::{client_secret_hash, constant_time_eq};
 use crate::state::AppState;
 use crate::storage::clients::Client;
+use crate::throttle::Attempt;
 use crate::types::AuthMethod;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -128,15 +130,57 @@ pub fn named_client_id(headers: &HeaderMap, params: &Params) -> Option<String> {
     }
 }
 
-/// Authenticates the calling client. `audience` is the URL of the endpoint called, which a
-/// `private_key_jwt` assertion may name (as may the issuer).
+/// Authenticates the calling client from `ip`. `audience` is the URL of the endpoint called,
+/// which a `private_key_jwt` assertion may name (as may the issuer). Failed credentials are
+/// counted (`crate::throttle`); once too many, the client is answered 429 before any check.
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
     audience: &str,
+    ip: IpAddr,
 ) -> OAuthResult<Arc<Client>> {
-    match presented(headers, params)? {
+    let presented = presented(headers, params)?;
+    // A public client presents nothing to guess; only credentials are throttled.
+    let counted = match &presented {
+        Presented::Basic { id, .. } | Presented::Post { id, .. } => Some(id.clone()),
+        Presented::Assertion { assertion } => Some(
+            params
+                .get("client_id")
+                .map(str::to_string)
+                .or_else(|| client_keys::unverified_subject(assertion))
+                .unwrap_or_default(),
+        ),
+        Presented::Public { .. } => None,
+    };
+    let Some(client_id) = counted else {
+        return check_presented(state, presented, params, audience).await;
+    };
+    let now = state.clock.now();
+    let attempt = Attempt::client(&client_id, ip);
+    let check = state.throttle.check(&attempt, now).await?;
+    if let Some(wait) = check.wait {
+        return Err(OAuthError::too_many_attempts(wait.retry_after)
+            .with_detail("client authentication throttled after failed attempts"));
+    }
+    let result = check_presented(state, presented, params, audience).await;
+    match &result {
+        Ok(_) => state.throttle.succeeded(&attempt, &check).await?,
+        Err(e) if e.code == ErrorCode::InvalidClient => {
+            state.throttle.failed(&attempt, &check, now).await?
+        }
+        Err(_) => {}
+    }
+    result
+}
+
+async fn check_presented(
+    state: &AppState,
+    presented: Presented,
+    params: &Params,
+    audience: &str,
+) -> OAuthResult<Arc<Client>> {
+    match presented {
         Presented::Basic { id, secret } => {
             check_secret(state, &id, &secret, AuthMethod::ClientSecretBasic).await
         }

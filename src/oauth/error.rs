@@ -82,9 +82,14 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     detail: Option<Cow<'static, str>>,
     internal: bool,
+    /// Set on a brute-force refusal: answered 429 with this `Retry-After`.
+    retry_after: Option<i64>,
 }
 
 pub type OAuthResult<T> = Result<T, OAuthError>;
+
+/// Seconds a client is told to wait after a 503.
+pub const UNAVAILABLE_RETRY_AFTER: i64 = 5;
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
@@ -93,7 +98,40 @@ impl OAuthError {
             description: description.into(),
             detail: None,
             internal: false,
+            retry_after: None,
         }
+    }
+
+    /// Too many failed authentication attempts (`crate::throttle`): 429 with `Retry-After`
+    /// and `temporarily_unavailable`, the RFC 6749 code for "try again later".
+    pub fn too_many_attempts(retry_after: i64) -> Self {
+        let retry_after = retry_after.max(1);
+        let mut error = Self::new(
+            ErrorCode::TemporarilyUnavailable,
+            format!("too many failed attempts; retry in {retry_after} seconds"),
+        );
+        error.retry_after = Some(retry_after);
+        error
+    }
+
+    fn status(&self) -> StatusCode {
+        match self.retry_after {
+            Some(_) => StatusCode::TOO_MANY_REQUESTS,
+            None => self.code.status(),
+        }
+    }
+
+    /// Adds `Retry-After` when this error has one; every 503 has one (RFC 9110 §10.2.3), as
+    /// a database outage is usually over within seconds.
+    fn add_retry_after(&self, response: &mut Response) {
+        let seconds = match self.retry_after {
+            Some(seconds) => seconds,
+            None if self.status() == StatusCode::SERVICE_UNAVAILABLE => UNAVAILABLE_RETRY_AFTER,
+            None => return,
+        };
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
 
     /// Adds what the log should say about this refusal; the client never sees it.
@@ -168,12 +206,13 @@ impl OAuthError {
             )
         };
         let status = if token_present || self.code != ErrorCode::InvalidRequest {
-            self.code.status()
+            self.status()
         } else {
             StatusCode::UNAUTHORIZED
         };
         let mut response = (status, json_headers(), self.body()).into_response();
         self.failure().attach(&mut response);
+        self.add_retry_after(&mut response);
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             response
                 .headers_mut()
@@ -198,8 +237,9 @@ fn json_headers() -> [(header::HeaderName, HeaderValue); 3] {
 /// every authentication scheme the server supports).
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let mut response = (self.code.status(), json_headers(), self.body()).into_response();
+        let mut response = (self.status(), json_headers(), self.body()).into_response();
         self.failure().attach(&mut response);
+        self.add_retry_after(&mut response);
         if self.code == ErrorCode::InvalidClient {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

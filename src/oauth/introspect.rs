@@ -14,18 +14,25 @@ use super::refresh_token_format::{self, RefreshTokenRef};
 use super::token_endpoint::no_store;
 use crate::state::AppState;
 use crate::storage::families;
+use crate::throttle::ClientIp;
 use crate::types::AuthMethod;
 
 pub const PATH: &str = "/introspect";
 
 pub async fn handler(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     FormParams(params): FormParams,
 ) -> OAuthResult<Response> {
-    let client =
-        client_auth::authenticate(&state, &headers, &params, &state.settings.endpoint(PATH))
-            .await?;
+    let client = client_auth::authenticate(
+        &state,
+        &headers,
+        &params,
+        &state.settings.endpoint(PATH),
+        ip,
+    )
+    .await?;
     if client.public || client.auth_method == AuthMethod::None {
         return Err(OAuthError::invalid_client(
             "public clients may not introspect tokens",

@@ -13,15 +13,17 @@ use super::token_endpoint::no_store;
 use crate::jose::jwt;
 use crate::state::AppState;
 use crate::storage::families;
+use crate::throttle::ClientIp;
 
 pub const PATH: &str = "/revoke";
 
 pub async fn handler(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     FormParams(params): FormParams,
 ) -> Response {
-    let response = revoke(&state, &headers, &params).await.into_response();
+    let response = revoke(&state, &headers, &params, ip).await.into_response();
     super::cors::tag(response, &headers, || {
         client_auth::named_client_id(&headers, &params)
     })
@@ -31,9 +33,11 @@ async fn revoke(
     state: &AppState,
     headers: &HeaderMap,
     params: &super::params::Params,
+    ip: std::net::IpAddr,
 ) -> OAuthResult<Response> {
     let client =
-        client_auth::authenticate(state, headers, params, &state.settings.endpoint(PATH)).await?;
+        client_auth::authenticate(state, headers, params, &state.settings.endpoint(PATH), ip)
+            .await?;
     let token = params.require("token")?;
     match params.get("token_type_hint") {
         None | Some("access_token") | Some("refresh_token") => {}

@@ -10,15 +10,17 @@ use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::grants;
 use super::params::FormParams;
 use crate::state::AppState;
+use crate::throttle::ClientIp;
 
 pub const PATH: &str = "/token";
 
 pub async fn handler(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     FormParams(params): FormParams,
 ) -> Response {
-    let response = grant(&state, &headers, &params).await.into_response();
+    let response = grant(&state, &headers, &params, ip).await.into_response();
     super::cors::tag(response, &headers, || {
         client_auth::named_client_id(&headers, &params)
     })
@@ -28,10 +30,12 @@ async fn grant(
     state: &AppState,
     headers: &HeaderMap,
     params: &super::params::Params,
+    ip: std::net::IpAddr,
 ) -> OAuthResult<Response> {
     let grant_type = params.require("grant_type")?.to_string();
     let client =
-        client_auth::authenticate(state, headers, params, &state.settings.endpoint(PATH)).await?;
+        client_auth::authenticate(state, headers, params, &state.settings.endpoint(PATH), ip)
+            .await?;
     let response = match grant_type.as_str() {
         "authorization_code" => grants::authorization_code::handle(state, &client, params).await?,
         "refresh_token" => grants::refresh_token::handle(state, &client, params).await?,

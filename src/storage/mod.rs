@@ -15,6 +15,7 @@ pub mod revocations;
 pub mod server_keys;
 pub mod sessions;
 pub mod signing_keys;
+pub mod throttle;
 pub mod upstreams;
 pub mod users;
 pub mod versions;

@@ -19,5 +19,6 @@ mod logs;
 mod malformed;
 mod outage;
 mod registration;
+mod throttle;
 mod tokens;
 mod tracing;
