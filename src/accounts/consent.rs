@@ -26,22 +26,23 @@ fn describe(scope: &str) -> &'static str {
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
+    headers: axum::http::HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let Some(request_id) = interaction::request_id(query) else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     let Some(request) = session::load_pending(&session, &request_id, state.clock.now()).await?
     else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     let Some(login) = session::active_login(&state, &session).await? else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     let user = users::find(&state.db, &login.user_id).await?;
     let client = clients::find(&state.db, &request.client_id).await?;
     let (Some(user), Some(client)) = (user, client) else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     let csrf = session::csrf_token(&session).await?;
     let scopes = Scopes::from_stored(&request.scope)
@@ -80,10 +81,10 @@ pub async fn submit(
     let now = state.clock.now();
     let request_id = params.get("request_id").unwrap_or_default().to_string();
     let Some(mut request) = session::load_pending(&session, &request_id, now).await? else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     let Some(login) = session::active_login(&state, &session).await? else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     match params.get("decision") {
         Some("allow") => {

@@ -32,14 +32,15 @@ fn with_retry_after(mut response: Response, seconds: i64) -> Response {
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
+    headers: axum::http::HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let Some(request_id) = interaction::request_id(query) else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     let Some(request) = session::load_pending(&session, &request_id, state.clock.now()).await?
     else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     let username = request.login_hint.clone().unwrap_or_default();
     render(
@@ -97,7 +98,7 @@ pub async fn submit(
     let now = state.clock.now();
     let request_id = params.get("request_id").unwrap_or_default().to_string();
     let Some(mut request) = session::load_pending(&session, &request_id, now).await? else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     if !state.settings.password_login {
         return Ok(error_page(

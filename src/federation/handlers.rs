@@ -62,15 +62,16 @@ fn bad_callback() -> Response {
 pub async fn start(
     State(state): State<AppState>,
     session: Session,
+    headers: axum::http::HeaderMap,
     name: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
     let Some(request_id) = request_id(query) else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     let Some(request) = session::load_pending(&session, &request_id, now).await? else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     let upstream = match name {
         Ok(Path(name)) if check_name(&name).is_ok() => upstreams::find(&state.db, &name).await?,
@@ -151,7 +152,7 @@ pub async fn callback(
         return Ok(bad_callback());
     }
     let Some(mut request) = session::load_pending(&session, &attempt.request_id, now).await? else {
-        return Ok(expired());
+        return Ok(expired(&state, &headers));
     };
     if let Some(error) = params.get("error") {
         if error == "access_denied" {

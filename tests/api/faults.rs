@@ -255,3 +255,24 @@ async fn sigterm_drains_and_the_binary_exits_zero() {
         .unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[tokio::test]
+async fn an_https_issuer_reached_over_plain_http_is_explained_on_the_expired_page() {
+    let app = spawn_app_with(|s| s.issuer = "https://login.example.com".parse().unwrap()).await;
+    let page = |proto: Option<&'static str>| {
+        let mut request = http().get(app.url("/login?request_id=gone"));
+        if let Some(proto) = proto {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let direct = page(None).await;
+    assert!(direct.contains("This sign-in link has expired"), "{direct}");
+    assert!(
+        direct.contains("must be opened at https://login.example.com"),
+        "{direct}"
+    );
+    let proxied = page(Some("https")).await;
+    assert!(proxied.contains("This sign-in link has expired"));
+    assert!(!proxied.contains("must be opened at"), "{proxied}");
+}

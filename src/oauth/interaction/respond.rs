@@ -164,12 +164,26 @@ pub fn redirect_error(
     response
 }
 
-/// The page for a link to a pending request that this browser no longer has.
-pub fn expired() -> Response {
+/// The page for a link to a pending request that this browser no longer has. With an https
+/// issuer reached without a TLS-terminating proxy in front (no `X-Forwarded-Proto: https`),
+/// the likely cause is said too: the browser keeps the `__Host-` cookie only over https.
+pub fn expired(state: &AppState, headers: &HeaderMap) -> Response {
+    let forwarded_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    let message = if state.settings.issuer.scheme() == "https" && !forwarded_https {
+        format!(
+            "Go back to the application and start signing in again. If this page keeps coming back: this server must be opened at {}. Over plain http your browser does not keep its sign-in cookie.",
+            state.settings.issuer_str()
+        )
+    } else {
+        "Go back to the application and start signing in again.".to_string()
+    };
     error_page(
         StatusCode::BAD_REQUEST,
         "This sign-in link has expired",
-        "Go back to the application and start signing in again.",
+        &message,
     )
 }
 
