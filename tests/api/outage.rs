@@ -88,19 +88,21 @@ impl Proxy {
     }
 }
 
-fn timed_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(15))
-        .build()
-        .unwrap()
+/// A served app on PostgreSQL reached through a [`Proxy`], with a user, a client and the
+/// tokens of one code flow.
+struct Proxied {
+    app: TestApp,
+    proxy: Proxy,
+    client: Registered,
+    tokens: Value,
+    _server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_outage_is_503_in_bounded_time_and_the_server_recovers() {
+/// `None` without `TESSERA_TEST_POSTGRES_URL`: the proxy sits in front of PostgreSQL.
+async fn proxied_app() -> Option<Proxied> {
     if std::env::var("TESSERA_TEST_POSTGRES_URL").map_or(true, |u| u.is_empty()) {
-        eprintln!("skipped: needs TESSERA_TEST_POSTGRES_URL");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let direct = url::Url::parse(&fresh_database_url(dir.path()).await).unwrap();
@@ -112,7 +114,7 @@ async fn a_database_outage_is_503_in_bounded_time_and_the_server_recovers() {
     let proxy = Proxy::start(upstream).await;
     let mut proxied = direct.clone();
     proxied.set_port(Some(proxy.port)).unwrap();
-    let (app, _server) = spawn_served(Serving {
+    let (app, server) = spawn_served(Serving {
         database_url: Some(proxied.to_string()),
         ..Serving::default()
     })
@@ -120,6 +122,38 @@ async fn a_database_outage_is_503_in_bounded_time_and_the_server_recovers() {
     app.add_user("alice").await;
     let client = app.add_client(spec("App")).await;
     let tokens = code_flow_tokens(&app, &client, "openid offline_access").await;
+    Some(Proxied {
+        app,
+        proxy,
+        client,
+        tokens,
+        _server: server,
+        _dir: dir,
+    })
+}
+
+fn timed_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_503_in_bounded_time_and_the_server_recovers() {
+    let Some(Proxied {
+        app,
+        proxy,
+        client,
+        tokens,
+        _server,
+        _dir,
+    }) = proxied_app().await
+    else {
+        eprintln!("skipped: needs TESSERA_TEST_POSTGRES_URL");
+        return;
+    };
     let refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
     let access_token = tokens["access_token"].as_str().unwrap().to_string();
     let browser = Browser::new(&app);
@@ -220,28 +254,18 @@ async fn a_database_outage_is_503_in_bounded_time_and_the_server_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_that_hangs_costs_a_bounded_wait_then_503_and_the_server_recovers() {
-    if std::env::var("TESSERA_TEST_POSTGRES_URL").map_or(true, |u| u.is_empty()) {
+    let Some(Proxied {
+        app,
+        proxy,
+        client,
+        tokens,
+        _server,
+        _dir,
+    }) = proxied_app().await
+    else {
         eprintln!("skipped: needs TESSERA_TEST_POSTGRES_URL");
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let direct = url::Url::parse(&fresh_database_url(dir.path()).await).unwrap();
-    let upstream = format!(
-        "{}:{}",
-        direct.host_str().unwrap(),
-        direct.port().unwrap_or(5432)
-    );
-    let proxy = Proxy::start(upstream).await;
-    let mut proxied = direct.clone();
-    proxied.set_port(Some(proxy.port)).unwrap();
-    let (app, _server) = spawn_served(Serving {
-        database_url: Some(proxied.to_string()),
-        ..Serving::default()
-    })
-    .await;
-    app.add_user("alice").await;
-    let client = app.add_client(spec("App")).await;
-    let tokens = code_flow_tokens(&app, &client, "openid offline_access").await;
+    };
     let refresh_form = [
         ("grant_type", "refresh_token"),
         ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
