@@ -92,6 +92,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(extra)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::guard::guard))
+        .layer(axum::middleware::from_fn(crate::audit::capture))
         .with_state(state);
     let mut router = crate::trace::layers(router);
     for (name, value) in security_headers(https) {

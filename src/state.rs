@@ -36,6 +36,8 @@ pub struct Shared {
     pub registrations: crate::clients::registration::RateLimit,
     /// Every origin some client allows, for CORS preflights.
     pub cors: crate::oauth::cors::OriginIndex,
+    /// The audit log's writer (see `audit`).
+    pub audit: crate::audit::Audit,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             clients: crate::storage::client_cache::ClientCache::start(db.clone()),
             registrations: Default::default(),
             cors: Default::default(),
+            audit: crate::audit::Audit::start(db.clone(), clock.clone()),
             db,
             keys,
             clock,

@@ -8,6 +8,7 @@ mod m20261201_000001_change_versions;
 mod m20261201_000100_client_metadata;
 mod m20261201_000200_signing_keys;
 mod m20261201_000300_login_sessions;
+mod m20261202_000200_audit_events;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000100_client_metadata::Migration),
             Box::new(m20261201_000200_signing_keys::Migration),
             Box::new(m20261201_000300_login_sessions::Migration),
+            Box::new(m20261202_000200_audit_events::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
 
+use crate::audit::{self, AuditEvent, Kind};
 use crate::error::AppError;
 use crate::oauth::interaction::session::{self, SignIn};
 use crate::oauth::interaction::{self, expired, AuthRequest};
@@ -108,6 +109,7 @@ pub async fn submit(
         Some(user) if verified => user,
         _ => {
             tracing::info!(target: "security", event = "login_failed", "password login failed");
+            audit::record(&state, failure(user.as_ref(), &username, &request.client_id));
             return render(
                 &state,
                 &session,
@@ -132,6 +134,32 @@ pub async fn submit(
         },
     )
     .await?;
+    audit::record(
+        &state,
+        AuditEvent::new(Kind::LoginSuccess)
+            .client(&request.client_id)
+            .user(&user.id)
+            .username(&user.username)
+            .reason("password"),
+    );
     request.login_done = true;
     interaction::proceed(&state, &session, request, Some(request_id)).await
+}
+
+/// The audit event of a refused password login, with why (the page never says).
+fn failure(user: Option<&users::User>, typed: &str, client_id: &str) -> AuditEvent {
+    let event = AuditEvent::new(Kind::LoginFailure).client(client_id);
+    match user {
+        None => event.attempted_username(typed).reason("unknown_user"),
+        Some(user) => {
+            let reason = if user.disabled {
+                "disabled"
+            } else if user.password_hash.is_none() {
+                "no_password"
+            } else {
+                "wrong_password"
+            };
+            event.user(&user.id).username(&user.username).reason(reason)
+        }
+    }
 }

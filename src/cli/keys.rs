@@ -3,6 +3,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use serde_json::json;
 
+use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::jose::key_lifecycle::{self, Rotation};
@@ -65,6 +66,13 @@ pub async fn run(settings: &Settings, json: bool, command: KeysCommand) -> anyho
                     now,
                 )
                 .await?;
+                audit::record_now(
+                    &db,
+                    AuditEvent::new(Kind::KeyRotated)
+                        .reason(if at_once { "cli_now" } else { "cli" })
+                        .target(Target::Kid(rotation.kid.clone())),
+                )
+                .await;
                 done.push(rotation);
             }
             tokio::time::sleep(VISIBLE_AFTER).await;
