@@ -1,9 +1,10 @@
 //! The command line: `serve` (the default), `migrate`, `user`, `client`, `upstream`,
-//! `registration-token`. Every
+//! `registration-token`, `keys`, `audit`. Every
 //! command says what it did and what to do next; `--json` prints a machine-readable result
 //! (and errors as `{"error": ...}` on standard error). Each command takes only the settings
 //! it uses: the database and keys directory for all, the issuer where it prints URLs, and
 //! the server's settings for `serve` alone, so that a server setting cannot break `user list`.
+mod audit;
 mod clients;
 mod keys;
 mod output;
@@ -58,6 +59,9 @@ pub enum Command {
     /// Signing keys (rotation) and the master key. Takes the server's settings: `retire`
     /// weighs the token lifetimes, `rotate` the publish-ahead time.
     Keys(KeysArgs),
+    /// Read the audit log (sign-ins, tokens issued, client and key changes, logouts).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(clap::Args)]
@@ -135,6 +139,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RegistrationToken(command) => {
             registration_tokens::run(&store, json, command).await
         }
+        Command::Audit(command) => audit::run(&store, json, command).await,
         Command::Keys(args) => {
             keys::run(&with_store(*args.settings, &store), json, args.command).await
         }
