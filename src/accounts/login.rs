@@ -109,7 +109,10 @@ pub async fn submit(
         Some(user) if verified => user,
         _ => {
             tracing::info!(target: "security", event = "login_failed", "password login failed");
-            audit::record(&state, failure(user.as_ref(), &username, &request.client_id));
+            audit::record(
+                &state,
+                failure(user.as_ref(), &username, &request.client_id),
+            );
             return render(
                 &state,
                 &session,

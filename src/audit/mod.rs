@@ -9,7 +9,7 @@ mod meta;
 mod writer;
 
 pub use meta::{capture, RequestMeta};
-pub use writer::{purge, spawn_purge, Audit};
+pub use writer::{purge, spawn_purge, Audit, CHANNEL_CAPACITY};
 
 use crate::state::AppState;
 

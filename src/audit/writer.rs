@@ -39,7 +39,12 @@ impl Audit {
     /// Starts the writer for `db`; it ends once every handle is dropped, after writing what
     /// it holds. Needs a Tokio runtime.
     pub fn start(db: Db, clock: SharedClock) -> Audit {
-        let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
+        Audit::with_capacity(db, clock, CHANNEL_CAPACITY)
+    }
+
+    /// [`Audit::start`] with a channel of `capacity` events.
+    pub fn with_capacity(db: Db, clock: SharedClock, capacity: usize) -> Audit {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
         tokio::spawn(run(db, receiver, dropped.clone()));
         Audit {
@@ -206,7 +211,9 @@ pub fn spawn_purge(db: Db, clock: SharedClock, retention_days: u32) {
             interval.tick().await;
             match purge(&db, clock.now(), retention_days).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(target: "audit", purged = n, retention_days, "purged old audit events"),
+                Ok(n) => {
+                    tracing::info!(target: "audit", purged = n, retention_days, "purged old audit events")
+                }
                 Err(e) => tracing::warn!(target: "audit", error = %e, "audit purge failed"),
             }
         }

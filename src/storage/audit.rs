@@ -30,7 +30,9 @@ pub async fn insert_batch(db: &impl ConnectionTrait, rows: Vec<NewAuditRow>) -> 
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<ActiveModel> = rows.by_ref().take(500).map(active).collect();
-        Entity::insert_many(chunk).exec_without_returning(db).await?;
+        Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(())
 }

@@ -46,7 +46,11 @@ pub async fn grant(
 }
 
 /// Forgets what the user granted the client; true if there was a consent.
-pub async fn withdraw(db: &impl ConnectionTrait, user_id: &str, client_id: &str) -> Result<bool, DbErr> {
+pub async fn withdraw(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    client_id: &str,
+) -> Result<bool, DbErr> {
     Ok(
         Entity::delete_by_id((user_id.to_string(), client_id.to_string()))
             .exec(db)
