@@ -756,3 +756,98 @@ async fn cli_changes_are_audited_and_audit_list_filters_them() {
     }
     assert_no_secret(&app, &secrets).await;
 }
+
+/// SIGTERM right after a token is issued, well within the writer's batch interval: the
+/// server flushes the event to the table and the (JSON) log before it exits.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_flushes_pending_events() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database_url(dir.path()).await;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let run = |args: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(args)
+            .env("TESSERA_DATABASE_URL", &database_url)
+            .env("TESSERA_KEYS_DIR", dir.path().join("keys"))
+            .env("TESSERA_LOG", "error")
+            .output()
+    };
+    let added = run(&[
+        "client",
+        "add",
+        "--name",
+        "Job",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "api:read",
+        "--json",
+    ])
+    .await
+    .unwrap();
+    assert!(added.status.success());
+    let added: Value = serde_json::from_slice(&added.stdout).unwrap();
+    let job = Registered {
+        client_id: added["client_id"].as_str().unwrap().into(),
+        secret: added["client_secret"].as_str().map(str::to_string),
+    };
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("serve")
+        .env("TESSERA_DATABASE_URL", &database_url)
+        .env("TESSERA_KEYS_DIR", dir.path().join("keys"))
+        .env("TESSERA_ISSUER", &base)
+        .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TESSERA_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http().get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let response = http()
+        .post(format!("{base}/token"))
+        .basic_auth(&job.client_id, job.secret.as_deref())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the server did not exit")
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let issued = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["target"] == "audit" && l["fields"]["kind"] == "token_issued");
+    assert!(issued.is_some(), "{stderr}");
+
+    let listed = run(&["audit", "list", "--json", "--client", &job.client_id])
+        .await
+        .unwrap();
+    let events: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(
+        kinds(events.as_array().unwrap()),
+        ["token_issued", "client_registered"]
+    );
+    assert_eq!(events[0]["grant_type"], "client_credentials");
+}
