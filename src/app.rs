@@ -42,6 +42,9 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             tower_sessions::cookie::time::Duration::seconds(state.settings.session_seconds),
         ));
 
+    // `audit::capture` (the request's address, user agent and id for audit events) wraps
+    // the routes that record events; discovery and the JWKS skip the extra layer.
+
     // Pages that use the browser session.
     let browser = Router::new()
         .route(
@@ -52,7 +55,11 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route(paths::CONSENT, get(consent::show).post(consent::submit))
         .route(paths::LOGOUT, get(logout::handler).post(logout::handler))
         .merge(crate::federation::routes())
-        .layer(sessions);
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::capture,
+        ));
 
     // Endpoints browser-based apps call cross-origin (see `oauth::cors`).
     let cors = Router::new()
@@ -68,24 +75,31 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             cors::layer,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::capture,
         ));
 
     // Protocol endpoints that never touch the session.
-    let api = Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(discovery::oauth_authorization_server),
-        )
-        .route(discovery::JWKS_PATH, get(discovery::jwks))
-        .route(introspect::PATH, axum::routing::post(introspect::handler))
-        .merge(cors)
-        .merge(crate::oauth::register::routes())
-        .route("/assets/tessera.css", get(stylesheet))
-        .route("/healthz", get(|| async { "ok" }));
+    let api =
+        Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                get(discovery::openid_configuration),
+            )
+            .route(
+                "/.well-known/oauth-authorization-server",
+                get(discovery::oauth_authorization_server),
+            )
+            .route(discovery::JWKS_PATH, get(discovery::jwks))
+            .route(introspect::PATH, axum::routing::post(introspect::handler))
+            .merge(cors)
+            .merge(crate::oauth::register::routes().route_layer(
+                axum::middleware::from_fn_with_state(state.clone(), crate::audit::capture),
+            ))
+            .route("/assets/tessera.css", get(stylesheet))
+            .route("/healthz", get(|| async { "ok" }));
 
     let router = api
         .merge(browser)

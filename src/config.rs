@@ -203,6 +203,9 @@ pub struct Settings {
     /// Rotate each signing key automatically once it has signed for this many days.
     #[arg(long, env = "TESSERA_KEY_ROTATION_DAYS")]
     pub key_rotation_days: Option<u32>,
+    /// Keep audit events this many days; older ones are purged hourly (0: keep forever).
+    #[arg(long, env = "TESSERA_AUDIT_RETENTION_DAYS", default_value_t = 90)]
+    pub audit_retention_days: u32,
 }
 
 impl Settings {

@@ -1,6 +1,7 @@
 //! Tessera: an OAuth 2.0 / OpenID Connect authorization server.
 pub mod accounts;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod clients;
 pub mod clock;

@@ -10,20 +10,31 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // TESSERA_LOG, else `log` in the config file.
-    let filter = cli::config_file::process_setting(&argv, "log")
-        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into());
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        // Colours only for a person at a terminal, never into a file or a log collector.
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    init_tracing(&argv);
     let json = cli::wants_json(&argv);
     match cli::Cli::parse_args(argv) {
         Ok(parsed) => cli::exit_with(cli::run(parsed).await, json),
         Err(error) => cli::usage_error(error, json),
+    }
+}
+
+/// Logs to standard error: JSON lines with `TESSERA_LOG_FORMAT=json`, plain text otherwise;
+/// ANSI colours only when standard error is a terminal. Filter and format come from
+/// `TESSERA_LOG` and `TESSERA_LOG_FORMAT`, else the config file's `log` and `log_format`
+/// (read before the command line is parsed).
+fn init_tracing(argv: &[std::ffi::OsString]) {
+    use std::io::IsTerminal;
+    let filter = cli::config_file::process_setting(argv, "log")
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let json = cli::config_file::process_setting(argv, "log_format")
+        .is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    if json {
+        builder.json().with_current_span(true).init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }

@@ -47,6 +47,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         state.db.clone(),
         state.clock.clone(),
         state.settings.clone(),
+        state.audit.clone(),
     );
     Ok(state)
 }
@@ -71,7 +72,15 @@ pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()
         state.clock.clone(),
         state.settings.allow_private_callbacks,
     );
+    crate::audit::spawn_purge(
+        state.db.clone(),
+        state.clock.clone(),
+        state.settings.audit_retention_days,
+    );
+    let audit = state.audit.clone();
     serve_router(crate::app::router(state), listener, shutdown_signal()).await;
+    // The events of the requests just drained reach the log and the table before exit.
+    audit.flush().await;
     Ok(())
 }
 

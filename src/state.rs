@@ -40,6 +40,8 @@ pub struct Shared {
     pub client_jwks: crate::oauth::client_jwks::ClientJwks,
     /// Brute-force limits on the login form and client authentication.
     pub throttle: crate::throttle::Throttle,
+    /// The audit log's writer (see `audit`).
+    pub audit: crate::audit::Audit,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
             client_jwks: crate::oauth::client_jwks::ClientJwks::new(
                 settings.allow_private_callbacks,
             ),
+            audit: crate::audit::Audit::start(db.clone(), clock.clone()),
             db,
             keys,
             clock,

@@ -1,4 +1,5 @@
 //! SeaORM entities for Tessera's storage. Only `tessera::storage` uses them.
+pub mod audit_events;
 pub mod authorization_codes;
 pub mod change_versions;
 pub mod client_assertions;

@@ -9,6 +9,7 @@ mod m20261201_000100_client_metadata;
 mod m20261201_000200_signing_keys;
 mod m20261201_000300_login_sessions;
 mod m20261202_000100_throttle_counters;
+mod m20261202_000200_audit_events;
 mod m20261202_000300_client_jwks_uri;
 
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000200_signing_keys::Migration),
             Box::new(m20261201_000300_login_sessions::Migration),
             Box::new(m20261202_000100_throttle_counters::Migration),
+            Box::new(m20261202_000200_audit_events::Migration),
             Box::new(m20261202_000300_client_jwks_uri::Migration),
         ]
     }

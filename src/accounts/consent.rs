@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
 
+use crate::audit::{self, AuditEvent, Kind};
 use crate::error::AppError;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::interaction::{self, expired, session};
@@ -90,6 +91,12 @@ pub async fn submit(
         Some("allow") => {
             let scope = Scopes::from_stored(&request.scope);
             consents::grant(&state.db, &login.user_id, &request.client_id, &scope, now).await?;
+            audit::record(
+                &state,
+                AuditEvent::new(Kind::ConsentGiven)
+                    .client(&request.client_id)
+                    .user(&login.user_id),
+            );
             request.consent_done = true;
             interaction::proceed(&state, &session, request, Some(request_id)).await
         }

@@ -5,6 +5,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
 
+use crate::audit::{self, AuditEvent, Kind};
 use crate::error::AppError;
 use crate::oauth::interaction::session::{self, SignIn};
 use crate::oauth::interaction::{self, expired, AuthRequest};
@@ -148,7 +149,12 @@ pub async fn submit(
         Some(user) if verified => user,
         _ => {
             tracing::info!(target: "security", event = "login_failed", "password login failed");
-            state.throttle.failed(&attempt, &check, now).await?;
+            let locked = state.throttle.failed(&attempt, &check, now).await?;
+            let event = failure(user.as_ref(), &username, &request.client_id);
+            if let Some(scope) = locked {
+                audit::record(&state, event.clone().lockout(scope.lock_reason()));
+            }
+            audit::record(&state, event);
             return render(
                 &state,
                 &session,
@@ -174,6 +180,32 @@ pub async fn submit(
         },
     )
     .await?;
+    audit::record(
+        &state,
+        AuditEvent::new(Kind::LoginSuccess)
+            .client(&request.client_id)
+            .user(&user.id)
+            .username(&user.username)
+            .reason("password"),
+    );
     request.login_done = true;
     interaction::proceed(&state, &session, request, Some(request_id)).await
+}
+
+/// The audit event of a refused password login, with why (the page never says).
+fn failure(user: Option<&users::User>, typed: &str, client_id: &str) -> AuditEvent {
+    let event = AuditEvent::new(Kind::LoginFailure).client(client_id);
+    match user {
+        None => event.attempted_username(typed).reason("unknown_user"),
+        Some(user) => {
+            let reason = if user.disabled {
+                "disabled"
+            } else if user.password_hash.is_none() {
+                "no_password"
+            } else {
+                "wrong_password"
+            };
+            event.user(&user.id).username(&user.username).reason(reason)
+        }
+    }
 }

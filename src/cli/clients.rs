@@ -4,6 +4,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::output::{open, print, Table};
+use crate::audit::{self, AuditEvent, Kind};
 use crate::clients::{self, rfc7591, ClientMetadata};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{IssuerSettings, StoreSettings};
@@ -225,6 +226,13 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             let keys = crate::jose::keys::Keys::load_shared(&db, store, now).await?;
             let (client, secret) =
                 clients::register(&db, &keys.client_secret_pepper, metadata, now).await?;
+            audit::record_now(
+                &db,
+                AuditEvent::new(Kind::ClientRegistered)
+                    .client(&client.client_id)
+                    .reason("cli"),
+            )
+            .await;
             let mut value = describe(&client);
             value["client_secret"] = json!(secret);
             let mut text = format!(
@@ -306,6 +314,13 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             let keys = crate::jose::keys::Keys::load_shared(&db, store, now).await?;
             let (client, secret) =
                 clients::update(&db, &keys.client_secret_pepper, &client_id, metadata, now).await?;
+            audit::record_now(
+                &db,
+                AuditEvent::new(Kind::ClientUpdated)
+                    .client(&client.client_id)
+                    .reason("cli"),
+            )
+            .await;
             // Return only once every running instance has dropped its cached copy.
             tokio::time::sleep(storage::client_cache::VISIBLE_AFTER).await;
             let mut value = describe(&client);
@@ -325,6 +340,13 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             if !storage::clients::remove(&db, &client_id, now).await? {
                 bail!("no client with id {client_id}");
             }
+            audit::record_now(
+                &db,
+                AuditEvent::new(Kind::ClientDeleted)
+                    .client(&client_id)
+                    .reason("cli"),
+            )
+            .await;
             // Return only once every running instance has dropped the client from its cache.
             tokio::time::sleep(storage::client_cache::VISIBLE_AFTER).await;
             print(
@@ -350,6 +372,13 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
                 now,
             )
             .await?;
+            audit::record_now(
+                &db,
+                AuditEvent::new(Kind::ClientUpdated)
+                    .client(&client_id)
+                    .reason("cli_secret_rotated"),
+            )
+            .await;
             tokio::time::sleep(storage::client_cache::VISIBLE_AFTER).await;
             print(
                 json,

@@ -3,6 +3,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use serde_json::json;
 
+use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{
     StoreSettings, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_ID_TOKEN_TTL,
@@ -81,6 +82,13 @@ pub async fn run(store: &StoreSettings, json: bool, command: KeysCommand) -> any
                     now,
                 )
                 .await?;
+                audit::record_now(
+                    &db,
+                    AuditEvent::new(Kind::KeyRotated)
+                        .reason(if at_once { "cli_now" } else { "cli" })
+                        .target(Target::Kid(rotation.kid.clone())),
+                )
+                .await;
                 done.push(rotation);
             }
             tokio::time::sleep(VISIBLE_AFTER).await;

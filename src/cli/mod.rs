@@ -1,9 +1,10 @@
 //! The command line: `serve` (the default), `migrate`, `user`, `client`, `upstream`,
-//! `registration-token`. Every
+//! `registration-token`, `keys`, `audit`. Every
 //! command says what it did and what to do next; `--json` prints a machine-readable result
 //! (and errors as `{"error": ...}` on standard error). Each command takes only the settings
 //! it uses: the database and keys directory for all, the issuer where it prints URLs, and
 //! the server's settings for `serve` alone, so that a server setting cannot break `user list`.
+mod audit;
 mod clients;
 mod config_check;
 pub mod config_file;
@@ -67,6 +68,9 @@ pub enum Command {
     /// Manage initial access tokens for dynamic client registration (RFC 7591).
     #[command(subcommand)]
     RegistrationToken(registration_tokens::RegistrationTokenCommand),
+    /// Read the audit log (sign-ins, tokens issued, client and key changes, logouts).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Check a config file: print the effective settings (secrets masked) and whether they are valid.
     #[command(subcommand)]
     Config(config_check::ConfigCommand),
@@ -146,6 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys(command) => keys::run(&store, json, command).await,
         Command::Config(command) => config_check::run(config, json, command),
+        Command::Audit(command) => audit::run(&store, json, command).await,
     }
 }
 

@@ -1,4 +1,4 @@
-//! `tessera user add | list | disable | enable | sign-out | set-password`.
+//! `tessera user add | list | disable | enable | sign-out | revoke-consent | set-password`.
 use std::io::Read;
 
 use anyhow::{bail, Context};
@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::output::{open, print, Table};
+use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{IssuerSettings, StoreSettings};
 use crate::secrets::Secret;
@@ -40,6 +41,16 @@ pub enum UserCommand {
         /// Let back-channel logouts reach loopback and private addresses.
         #[arg(long, env = "TESSERA_ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set)]
         allow_private_callbacks: bool,
+    },
+    /// Withdraw a user's consent to a client: the app must ask again, and the tokens it
+    /// holds for the user (refresh tokens and the access tokens they issued) stop working.
+    RevokeConsent {
+        /// The user's username.
+        #[arg(long)]
+        username: String,
+        /// The client the consent was given to.
+        #[arg(long)]
+        client_id: String,
     },
     /// Set a user's password, read from standard input.
     SetPassword {
@@ -220,6 +231,15 @@ pub async fn run(store: &StoreSettings, json: bool, command: UserCommand) -> any
             let ended = crate::oauth::logout::ending::end_all_sessions(&ctx, &user.id, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            audit::record_now(
+                &db,
+                AuditEvent::new(Kind::Logout)
+                    .user(&user.id)
+                    .username(&user.username)
+                    .reason("cli_sign_out")
+                    .target(Target::Count(ended.sessions as u64)),
+            )
+            .await;
             let pending = ended.notifications - ended.delivered;
             let mut text = format!(
                 "Signed {username} out of {} session(s); {} token grant(s) revoked (offline_access grants kept). {} app(s) notified by back-channel logout.",
@@ -232,6 +252,37 @@ pub async fn run(store: &StoreSettings, json: bool, command: UserCommand) -> any
                 json,
                 json!({"username": username, "sessions_ended": ended.sessions, "families_revoked": ended.families_revoked, "notifications": ended.notifications, "delivered": ended.delivered}),
                 &text,
+            );
+        }
+        UserCommand::RevokeConsent {
+            username,
+            client_id,
+        } => {
+            let db = open(store).await?;
+            let Some(user) = users::find_by_username(&db, &username).await? else {
+                bail!("no user named {username}")
+            };
+            let had = storage::consents::withdraw(&db, &user.id, &client_id).await?;
+            let revoked =
+                storage::families::revoke_for_user_at_client(&db, &user.id, &client_id, now)
+                    .await?;
+            if !had && revoked == 0 {
+                bail!("{username} has no consent or tokens at client {client_id}");
+            }
+            audit::record_now(
+                &db,
+                AuditEvent::new(Kind::ConsentWithdrawn)
+                    .client(&client_id)
+                    .user(&user.id)
+                    .username(&user.username)
+                    .reason("cli")
+                    .target(Target::Count(revoked)),
+            )
+            .await;
+            print(
+                json,
+                json!({"username": username, "client_id": client_id, "consent_withdrawn": had, "families_revoked": revoked}),
+                &format!("Withdrew {username}'s consent to {client_id}; {revoked} token grant(s) revoked. The app must ask again."),
             );
         }
         UserCommand::SetPassword { username, password } => {

@@ -10,6 +10,7 @@ use tower_sessions::Session;
 use super::accounts::{self, Mapping, Refusal};
 use super::provider::{Callback, Reauthentication, UpstreamError};
 use super::upstream::{check_name, label, quirks};
+use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::error::AppError;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::interaction::session::{self, user_agent, SignIn};
@@ -200,10 +201,30 @@ pub async fn callback(
         Ok(found) => found,
         Err(refusal) => {
             tracing::info!(target: "security", event = "federation_refused", upstream = %upstream.name, reason = ?refusal, "upstream login refused");
+            audit::record(
+                &state,
+                AuditEvent::new(Kind::LoginFailure)
+                    .client(&request.client_id)
+                    .reason("federation_refused")
+                    .target(Target::Upstream(upstream.name.clone())),
+            );
             return Ok(refused(&upstream, refusal, &attempt.request_id));
         }
     };
     tracing::info!(target: "security", event = "federated_login", upstream = %upstream.name, user = %user.id, mapping = ?mapping, "upstream login");
+    audit::record(
+        &state,
+        AuditEvent::new(Kind::FederationLogin)
+            .client(&request.client_id)
+            .user(&user.id)
+            .username(&user.username)
+            .reason(match mapping {
+                Mapping::Linked => "linked",
+                Mapping::LinkedByEmail => "linked_by_email",
+                Mapping::Provisioned => "provisioned",
+            })
+            .target(Target::Upstream(upstream.name.clone())),
+    );
     if mapping == Mapping::Provisioned {
         tracing::info!(upstream = %upstream.name, username = %user.username, "provisioned a user");
     }

@@ -263,8 +263,10 @@ pub async fn scheduled(
     db: &DatabaseConnection,
     keys: &Keys,
     settings: &Settings,
+    audit: &crate::audit::Audit,
     now: i64,
 ) -> Result<(), LifecycleError> {
+    use crate::audit::{AuditEvent, Kind, Target};
     // A full reference, not a guard: this is held across database calls.
     let set = std::sync::Arc::clone(&keys.signing());
     let mut changed = false;
@@ -272,6 +274,11 @@ pub async fn scheduled(
         let due = key.state == NEXT && key.activate_at.is_some_and(|at| at <= now);
         if due && store::promote(db, &key.kid, key.alg.as_str(), now).await? {
             tracing::info!(kid = %key.kid, alg = key.alg.as_str(), "promoted the next signing key to active");
+            audit.record(
+                AuditEvent::new(Kind::KeyRotated)
+                    .reason("promoted")
+                    .target(Target::Kid(key.kid.clone())),
+            );
             changed = true;
         }
     }
@@ -288,6 +295,11 @@ pub async fn scheduled(
                     start_successor(db, &master, &key.kid, key.alg, activate_at, now).await?
                 {
                     tracing::info!(%kid, alg = key.alg.as_str(), "automatic rotation: published the next signing key");
+                    audit.record(
+                        AuditEvent::new(Kind::KeyRotated)
+                            .reason("automatic")
+                            .target(Target::Kid(kid.clone())),
+                    );
                     changed = true;
                 }
             }

@@ -230,6 +230,7 @@ impl Keys {
         db: DatabaseConnection,
         clock: SharedClock,
         settings: Arc<Settings>,
+        audit: crate::audit::Audit,
     ) {
         let weak: Weak<Keys> = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -243,7 +244,8 @@ impl Keys {
                     keys.refresh(&db)
                         .await
                         .map_err(super::key_lifecycle::LifecycleError::from)?;
-                    super::key_lifecycle::scheduled(&db, &keys, &settings, clock.now()).await
+                    super::key_lifecycle::scheduled(&db, &keys, &settings, &audit, clock.now())
+                        .await
                 }
                 .await;
                 match result {

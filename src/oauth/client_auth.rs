@@ -167,7 +167,12 @@ pub async fn authenticate(
     match &result {
         Ok(_) => state.throttle.succeeded(&attempt, &check).await?,
         Err(e) if e.code == ErrorCode::InvalidClient => {
-            state.throttle.failed(&attempt, &check, now).await?
+            if let Some(scope) = state.throttle.failed(&attempt, &check, now).await? {
+                let event = crate::audit::AuditEvent::new(crate::audit::Kind::Lockout)
+                    .client(&client_id)
+                    .reason(scope.lock_reason());
+                crate::audit::record(state, event);
+            }
         }
         Err(_) => {}
     }

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::error::{ErrorCode, OAuthError};
 use super::token_endpoint::no_store;
+use crate::audit::{self, AuditEvent, Kind};
 use crate::clients::registration::{self, RegistrationError};
 use crate::clients::{rfc7591, ClientError};
 use crate::error::AppError;
@@ -122,6 +123,12 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Body) -
         value["client_secret_expires_at"] = json!(0);
     }
     tracing::info!(client_id = %client.client_id, "client registered over RFC 7591");
+    audit::record(
+        &state,
+        AuditEvent::new(Kind::ClientRegistered)
+            .client(&client.client_id)
+            .reason("rfc7591"),
+    );
     (StatusCode::CREATED, no_store(Json(value))).into_response()
 }
 
@@ -164,6 +171,12 @@ async fn replace(
         Ok((client, secret)) => {
             // This instance drops its copy now; the others within a poll.
             state.clients.clear();
+            audit::record(
+                &state,
+                AuditEvent::new(Kind::ClientUpdated)
+                    .client(&client.client_id)
+                    .reason("rfc7592"),
+            );
             let mut value = rfc7591::client_to_json(&client);
             value["registration_client_uri"] = json!(client_uri(&state, &client.client_id));
             if let Some(secret) = secret {
@@ -185,6 +198,12 @@ async fn delete(
     match registration::delete(&state.db, &client_id, bearer(&headers), now).await {
         Ok(()) => {
             state.clients.clear();
+            audit::record(
+                &state,
+                AuditEvent::new(Kind::ClientDeleted)
+                    .client(&client_id)
+                    .reason("rfc7592"),
+            );
             no_store(StatusCode::NO_CONTENT)
         }
         Err(error) => error_response(error),

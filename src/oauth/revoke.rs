@@ -10,7 +10,9 @@ use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::params::FormParams;
 use super::refresh_token_format;
 use super::token_endpoint::no_store;
+use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::jose::jwt;
+use crate::oauth::token_minting::FAMILY_CLAIM;
 use crate::state::AppState;
 use crate::storage::families;
 use crate::throttle::ClientIp;
@@ -52,8 +54,16 @@ async fn revoke(
     if let Some(presented) = refresh_token_format::decode(&state.keys, token) {
         // Any generation of the client's own: revoking an old one still ends the grant.
         let family = families::find_family(&state.db, &presented.family_id).await?;
-        if family.is_some_and(|f| f.client_id == client.client_id) {
-            families::revoke_family(&state.db, &presented.family_id, now).await?;
+        if let Some(family) = family.filter(|f| f.client_id == client.client_id) {
+            families::revoke_family(&state.db, &family.id, now).await?;
+            audit::record(
+                state,
+                AuditEvent::new(Kind::Revocation)
+                    .client(&client.client_id)
+                    .user(&family.user_id)
+                    .reason("refresh_token")
+                    .target(Target::Family(family.id)),
+            );
         }
     } else if let Ok(claims) = jwt::verify(&state.keys, token, "at+jwt") {
         let owner =
@@ -63,6 +73,16 @@ async fn revoke(
         if let (true, Some(jti)) = (owner, jti) {
             if exp > now {
                 crate::storage::revocations::revoke_jti(&state.db, jti, exp).await?;
+                let mut event = AuditEvent::new(Kind::Revocation)
+                    .client(&client.client_id)
+                    .reason("access_token")
+                    .target(Target::Jti(jti.to_string()));
+                // A user-bound token (it names its family): its subject is the user.
+                let sub = claims.get("sub").and_then(Value::as_str);
+                if let (true, Some(sub)) = (claims.contains_key(FAMILY_CLAIM), sub) {
+                    event = event.user(sub);
+                }
+                audit::record(state, event);
             }
         }
     }

@@ -26,6 +26,15 @@ pub fn access_token(
     grant: &AccessGrant<'_>,
     now: i64,
 ) -> Result<String, JwtError> {
+    access_token_with_jti(state, grant, now).map(|(token, _)| token)
+}
+
+/// [`access_token`] and its `jti` (the id the audit log records instead of the token).
+pub fn access_token_with_jti(
+    state: &AppState,
+    grant: &AccessGrant<'_>,
+    now: i64,
+) -> Result<(String, String), JwtError> {
     let settings = &state.settings;
     let mut claims = Map::new();
     claims.insert("iss".into(), settings.issuer_str().into());
@@ -33,7 +42,8 @@ pub fn access_token(
     claims.insert("aud".into(), grant.audience.clone().into());
     claims.insert("exp".into(), (now + settings.access_token_ttl).into());
     claims.insert("iat".into(), now.into());
-    claims.insert("jti".into(), crate::secrets::random_token(16).into());
+    let jti = crate::secrets::random_token(16);
+    claims.insert("jti".into(), jti.clone().into());
     claims.insert("client_id".into(), grant.client_id.into());
     claims.insert("scope".into(), grant.scope.to_string().into());
     if let Some(auth_time) = grant.auth_time {
@@ -42,7 +52,8 @@ pub fn access_token(
     if let Some(family) = grant.family_id {
         claims.insert(FAMILY_CLAIM.into(), family.into());
     }
-    jwt::sign(&state.keys, settings.access_token_alg, "at+jwt", claims)
+    let token = jwt::sign(&state.keys, settings.access_token_alg, "at+jwt", claims)?;
+    Ok((token, jti))
 }
 
 /// Private claim naming the token family of a user-bound access token.

@@ -44,3 +44,18 @@ pub async fn grant(
         .await
         .map(|_| ())
 }
+
+/// Forgets what the user granted the client; true if there was a consent.
+pub async fn withdraw(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    client_id: &str,
+) -> Result<bool, DbErr> {
+    Ok(
+        Entity::delete_by_id((user_id.to_string(), client_id.to_string()))
+            .exec(db)
+            .await?
+            .rows_affected
+            > 0,
+    )
+}

@@ -88,6 +88,24 @@ pub async fn revoke_for_client(
         .map(|_| ())
 }
 
+/// Revokes every live family of `user_id` at `client_id` (a withdrawn consent); returns
+/// how many.
+pub async fn revoke_for_user_at_client(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<u64, DbErr> {
+    Ok(token_families::Entity::update_many()
+        .col_expr(token_families::Column::RevokedAt, Expr::value(now))
+        .filter(token_families::Column::UserId.eq(user_id))
+        .filter(token_families::Column::ClientId.eq(client_id))
+        .filter(token_families::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 pub async fn revoke_for_user(
     db: &impl ConnectionTrait,
     user_id: &str,

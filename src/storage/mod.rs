@@ -2,6 +2,7 @@
 //! must hold across instances (single-use codes, refresh rotation) are enforced here by
 //! conditional updates: the database picks the one winner.
 pub mod assertions;
+pub mod audit;
 pub mod client_cache;
 pub mod clients;
 pub mod codes;

@@ -240,21 +240,29 @@ impl Throttle {
         Ok(Check { wait, records })
     }
 
-    /// Counts a failed attempt (after a [`check`](Self::check) that let it through).
-    pub async fn failed(&self, attempt: &Attempt, check: &Check, now: i64) -> Result<(), AppError> {
+    /// Counts a failed attempt (after a [`check`](Self::check) that let it through). Returns
+    /// the counter this failure locked, if it did: the caller records the lockout.
+    pub async fn failed(
+        &self,
+        attempt: &Attempt,
+        check: &Check,
+        now: i64,
+    ) -> Result<Option<Scope>, AppError> {
         let keys = attempt.keys();
         self.0
             .store
             .record_failure(&keys, now, self.0.policy.lock_seconds)
             .await?;
         self.0.mark_hot(&keys, now);
+        let mut locked = None;
         for (scope, record) in SCOPES.iter().zip(check.records.iter()) {
             let failures = record.map_or(0, |r| r.failures).saturating_add(1);
             if self.0.policy.starts_lock(*scope, failures) {
                 lockout_started(attempt, *scope, self.0.policy.lock_seconds);
+                locked = locked.or(Some(*scope));
             }
         }
-        Ok(())
+        Ok(locked)
     }
 
     /// A successful attempt forgets its (account, address) counter, if it had one.
@@ -313,8 +321,8 @@ impl Inner {
     }
 }
 
-/// Where a lockout (a counter reaching its lock) is recorded: the log now; the audit log
-/// and metrics hook in here.
+/// The security log line of a lockout (a counter reaching its lock); the caller records the
+/// audit event, which knows the user or client.
 fn lockout_started(attempt: &Attempt, scope: Scope, lock_seconds: i64) {
     tracing::info!(
         target: "security",

@@ -17,6 +17,17 @@ pub enum Scope {
     Account,
 }
 
+impl Scope {
+    /// The audit log's reason for a lock of this counter.
+    pub fn lock_reason(self) -> &'static str {
+        match self {
+            Scope::Pair => "account_and_address",
+            Scope::Address => "address",
+            Scope::Account => "account",
+        }
+    }
+}
+
 /// The limits of one scope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {

@@ -22,6 +22,7 @@ use tessera::storage::{upstreams, users};
 use crate::helpers::*;
 
 mod accounts;
+mod audit;
 mod cli;
 mod failures;
 mod keys;

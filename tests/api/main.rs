@@ -3,6 +3,7 @@
 //! `TESSERA_TEST_POSTGRES_URL` is set), driven by the real `openidconnect` client and a
 //! cookie-keeping user agent that fills the HTML forms.
 mod access_tokens;
+mod audit;
 mod authorization_code;
 mod cli;
 mod client_jwks;

@@ -1,5 +1,6 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5, OIDC Core §3.1.3).
 use super::audience;
+use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::{CodeVerifier, Params};
 use crate::oauth::refresh_token_format;
@@ -85,6 +86,14 @@ pub async fn handle(
         now,
     )
     .map_err(crate::error::AppError::from)?;
+    audit::record(
+        state,
+        AuditEvent::new(Kind::TokenIssued)
+            .grant_type("authorization_code")
+            .client(&client.client_id)
+            .user(&user.id)
+            .target(Target::Family(family_id.clone())),
+    );
     let refresh_token = client
         .allows_grant("refresh_token")
         .then(|| refresh_token_format::encode(&state.keys, &family_id, 1));

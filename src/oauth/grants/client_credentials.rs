@@ -1,6 +1,7 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients only, scopes
 //! within the client's allowed scopes, no refresh token, no ID token, no database write.
 use super::audience;
+use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::Params;
 use crate::oauth::token_minting::{self, AccessGrant, TokenResponse};
@@ -45,8 +46,15 @@ pub async fn handle(
         family_id: None,
         auth_time: None,
     };
-    let access_token =
-        token_minting::access_token(state, &grant, now).map_err(crate::error::AppError::from)?;
+    let (access_token, jti) = token_minting::access_token_with_jti(state, &grant, now)
+        .map_err(crate::error::AppError::from)?;
+    audit::record(
+        state,
+        AuditEvent::new(Kind::TokenIssued)
+            .grant_type("client_credentials")
+            .client(&client.client_id)
+            .target(Target::Jti(jti)),
+    );
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

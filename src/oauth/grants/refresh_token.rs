@@ -3,6 +3,7 @@
 //! rotated one revokes the whole family, unless the configured grace period lets the same
 //! client have the current token again. The common case is one database statement.
 use super::audience;
+use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::Params;
 use crate::oauth::refresh_token_format::{self, RefreshTokenRef};
@@ -109,6 +110,14 @@ async fn not_rotated(
         "a rotated refresh token was presented again; revoking its family"
     );
     families::revoke_family(&state.db, &family.id, now).await?;
+    audit::record(
+        state,
+        AuditEvent::new(Kind::RefreshTokenReuse)
+            .client(&client.client_id)
+            .user(&family.user_id)
+            .reason("rotated_generation_replayed")
+            .target(Target::Family(family.id.clone())),
+    );
     Err(invalid("replay of a rotated generation; family revoked"))
 }
 
@@ -144,6 +153,14 @@ fn respond(
         now,
     )
     .map_err(crate::error::AppError::from)?;
+    audit::record(
+        state,
+        AuditEvent::new(Kind::TokenIssued)
+            .grant_type("refresh_token")
+            .client(&client.client_id)
+            .user(&family.user_id)
+            .target(Target::Family(family.id.clone())),
+    );
     // OIDC Core §12.2 lets a refresh response omit the ID token. We do: the client already
     // holds one for this authentication, and an RS256 signature would double the cost of a
     // refresh.

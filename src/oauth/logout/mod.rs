@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
 
+use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::error::AppError;
 use crate::oauth::interaction::{self, session};
 use crate::oauth::params::{is_form, Params};
@@ -108,6 +109,16 @@ async fn sign_out(
         };
         ending::end_session(&ctx, &login.user_id, sid, state.clock.now()).await?;
     }
+    let mut event = AuditEvent::new(Kind::Logout)
+        .user(&login.user_id)
+        .reason("end_session_endpoint");
+    if let Some(client) = &request.client {
+        event = event.client(&client.client_id);
+    }
+    if let Some(sid) = &login.sid {
+        event = event.target(Target::Sid(sid.clone()));
+    }
+    audit::record(state, event);
     session.flush().await?;
     Ok(finish(
         request,

@@ -1,0 +1,215 @@
+//! The audit log: one [`AuditEvent`] per security-relevant action (sign-ins, tokens issued,
+//! revocations, client and key changes, logouts), recorded through [`record`]. Events go to
+//! the log (target `audit`) and to the `audit_events` table through a bounded channel and a
+//! background writer (`writer.rs`), so recording costs a request no database write and never
+//! blocks it. An event holds ids only — a token's `jti` or family id, a key's `kid` — and its
+//! `reason` is a fixed word, so no password, secret, code or token can reach the log or the
+//! table through it.
+mod meta;
+mod writer;
+
+pub use meta::{capture, RequestMeta};
+pub use writer::{purge, spawn_purge, Audit, CHANNEL_CAPACITY};
+
+use crate::state::AppState;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    LoginSuccess,
+    LoginFailure,
+    /// An account or address locked after repeated failures (recorded by the throttle).
+    Lockout,
+    FederationLogin,
+    ConsentGiven,
+    ConsentWithdrawn,
+    TokenIssued,
+    RefreshTokenReuse,
+    Revocation,
+    ClientRegistered,
+    ClientUpdated,
+    ClientDeleted,
+    KeyRotated,
+    Logout,
+}
+
+impl Kind {
+    /// The name stored in `audit_events.kind` and logged as `kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::LoginSuccess => "login_success",
+            Kind::LoginFailure => "login_failure",
+            Kind::Lockout => "lockout",
+            Kind::FederationLogin => "federation_login",
+            Kind::ConsentGiven => "consent_given",
+            Kind::ConsentWithdrawn => "consent_withdrawn",
+            Kind::TokenIssued => "token_issued",
+            Kind::RefreshTokenReuse => "refresh_token_reuse",
+            Kind::Revocation => "revocation",
+            Kind::ClientRegistered => "client_registered",
+            Kind::ClientUpdated => "client_updated",
+            Kind::ClientDeleted => "client_deleted",
+            Kind::KeyRotated => "key_rotated",
+            Kind::Logout => "logout",
+        }
+    }
+}
+
+/// What an event is about, by id. There is deliberately no variant for a token itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// An access token's `jti`.
+    Jti(String),
+    /// A refresh-token family (the grant), by id.
+    Family(String),
+    /// A signing key's `kid`.
+    Kid(String),
+    /// A login session (OIDC `sid`).
+    Sid(String),
+    /// An upstream OpenID provider, by its configured name.
+    Upstream(String),
+    /// How many things an action touched (`tessera user sign-out`: sessions ended).
+    Count(u64),
+}
+
+impl Target {
+    fn render(&self) -> String {
+        match self {
+            Target::Jti(id) => format!("jti:{id}"),
+            Target::Family(id) => format!("family:{id}"),
+            Target::Kid(id) => format!("kid:{id}"),
+            Target::Sid(id) => format!("sid:{id}"),
+            Target::Upstream(name) => format!("upstream:{name}"),
+            Target::Count(n) => format!("count:{n}"),
+        }
+    }
+}
+
+/// One audit event. Build it with [`AuditEvent::new`] and the setters; the time and the
+/// request's IP, user agent and request id are filled in by [`record`].
+#[derive(Clone, Debug)]
+pub struct AuditEvent {
+    pub kind: Kind,
+    pub at: i64,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub reason: Option<&'static str>,
+    pub grant_type: Option<&'static str>,
+    pub target: Option<Target>,
+    pub meta: RequestMeta,
+}
+
+/// Longest id or name kept; longer input (only an attacker sends it) is cut.
+const MAX_FIELD: usize = 256;
+
+impl AuditEvent {
+    pub fn new(kind: Kind) -> AuditEvent {
+        AuditEvent {
+            kind,
+            at: 0,
+            client_id: None,
+            user_id: None,
+            username: None,
+            reason: None,
+            grant_type: None,
+            target: None,
+            meta: RequestMeta::default(),
+        }
+    }
+
+    pub fn client(mut self, client_id: &str) -> Self {
+        self.client_id = Some(clean(client_id));
+        self
+    }
+
+    pub fn user(mut self, user_id: &str) -> Self {
+        self.user_id = Some(clean(user_id));
+        self
+    }
+
+    /// The name of an existing account. A name typed at the login form that matches no
+    /// account goes through [`AuditEvent::attempted_username`] instead.
+    pub fn username(mut self, username: &str) -> Self {
+        self.username = Some(clean(username));
+        self
+    }
+
+    /// A name typed at the login form that matches no user: people type their password
+    /// into the username field, so it is kept only as a short hash (`unknown:` + 16
+    /// characters of its SHA-256), which still shows repeated attempts on one name.
+    pub fn attempted_username(mut self, typed: &str) -> Self {
+        let hash = crate::secrets::token_hash(typed);
+        self.username = Some(format!("unknown:{}", &hash[..16]));
+        self
+    }
+
+    pub fn reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    pub fn grant_type(mut self, grant_type: &'static str) -> Self {
+        self.grant_type = Some(grant_type);
+        self
+    }
+
+    pub fn target(mut self, target: Target) -> Self {
+        self.target = Some(target);
+        self
+    }
+
+    /// The lockout that this (failed) attempt started, of the same user or client.
+    pub fn lockout(mut self, reason: &'static str) -> Self {
+        self.kind = Kind::Lockout;
+        self.reason = Some(reason);
+        self
+    }
+}
+
+/// Ids and names as recorded: at most `MAX_FIELD` characters, control characters replaced
+/// (a plain-text log line stays one line).
+fn clean(value: &str) -> String {
+    value
+        .chars()
+        .take(MAX_FIELD)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
+/// Records `event` with the current time and the request it happens in (if any): never
+/// blocks and never writes to the database on the caller's path.
+pub fn record(state: &AppState, event: AuditEvent) {
+    state.audit.record(event);
+}
+
+/// Records `event` from a CLI command and waits until it is logged and stored (the process
+/// is about to exit).
+pub async fn record_now(db: &crate::storage::Db, event: AuditEvent) {
+    let audit = Audit::start(db.clone(), std::sync::Arc::new(crate::clock::SystemClock));
+    audit.record(event);
+    audit.flush().await;
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_username_is_kept_only_as_a_hash() {
+        let event = AuditEvent::new(Kind::LoginFailure).attempted_username("hunter2-password");
+        let name = event.username.unwrap();
+        assert!(name.starts_with("unknown:"));
+        assert!(!name.contains("hunter2"));
+        assert_eq!(name.len(), "unknown:".len() + 16);
+    }
+
+    #[test]
+    fn fields_are_one_line_and_bounded() {
+        let event = AuditEvent::new(Kind::LoginSuccess).client(&format!("a\nb{}", "x".repeat(999)));
+        let client = event.client_id.unwrap();
+        assert!(!client.contains('\n'));
+        assert_eq!(client.chars().count(), MAX_FIELD);
+    }
+}

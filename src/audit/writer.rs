@@ -1,0 +1,221 @@
+//! The background writer: events arrive on a bounded channel and are logged and inserted in
+//! batches (every `BATCH_INTERVAL` or `BATCH_SIZE` events), so the token path pays one
+//! channel send per event, no database write and no lock. A full channel drops the event and
+//! counts it (logged by the writer), rather than slowing the request.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{AuditEvent, RequestMeta};
+use crate::clock::SharedClock;
+use crate::storage::audit::{self as store, NewAuditRow};
+use crate::storage::Db;
+
+/// Events waiting for the writer, at most; beyond that they are dropped and counted.
+pub const CHANNEL_CAPACITY: usize = 16_384;
+pub const BATCH_SIZE: usize = 500;
+pub const BATCH_INTERVAL: Duration = Duration::from_millis(200);
+/// Attempts at inserting a batch while the database is unavailable, a second apart.
+const WRITE_ATTEMPTS: u32 = 3;
+/// Longest a flush waits for the writer (shutdown must stay bounded).
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+enum Message {
+    Event(Box<AuditEvent>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle events are recorded through; cloning shares the one writer.
+#[derive(Clone)]
+pub struct Audit {
+    sender: mpsc::Sender<Message>,
+    dropped: Arc<AtomicU64>,
+    clock: SharedClock,
+}
+
+impl Audit {
+    /// Starts the writer for `db`; it ends once every handle is dropped, after writing what
+    /// it holds. Needs a Tokio runtime.
+    pub fn start(db: Db, clock: SharedClock) -> Audit {
+        Audit::with_capacity(db, clock, CHANNEL_CAPACITY)
+    }
+
+    /// [`Audit::start`] with a channel of `capacity` events.
+    pub fn with_capacity(db: Db, clock: SharedClock, capacity: usize) -> Audit {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let dropped = Arc::new(AtomicU64::new(0));
+        tokio::spawn(run(db, receiver, dropped.clone()));
+        Audit {
+            sender,
+            dropped,
+            clock,
+        }
+    }
+
+    /// Queues `event` stamped with the time and the current request; never waits.
+    pub fn record(&self, mut event: AuditEvent) {
+        event.at = self.clock.now();
+        event.meta = RequestMeta::current();
+        if self
+            .sender
+            .try_send(Message::Event(Box::new(event)))
+            .is_err()
+        {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits until every event recorded before this call is logged and written (or given
+    /// up on): at shutdown, at the end of a CLI command, and in tests.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        let sent = tokio::time::timeout(FLUSH_TIMEOUT, async {
+            if self.sender.send(Message::Flush(done)).await.is_ok() {
+                let _ = wait.await;
+            }
+        })
+        .await;
+        if sent.is_err() {
+            tracing::warn!(target: "audit", "audit events not written within {} s", FLUSH_TIMEOUT.as_secs());
+        }
+    }
+
+    /// How many events were dropped because the channel was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+async fn run(db: Db, mut receiver: mpsc::Receiver<Message>, dropped: Arc<AtomicU64>) {
+    let mut batch = Vec::with_capacity(BATCH_SIZE);
+    let mut reported_drops = 0;
+    loop {
+        if receiver.recv_many(&mut batch, BATCH_SIZE).await == 0 {
+            return;
+        }
+        let mut closed = false;
+        let deadline = tokio::time::Instant::now() + BATCH_INTERVAL;
+        while batch.len() < BATCH_SIZE && !batch.iter().any(is_flush) {
+            let room = BATCH_SIZE - batch.len();
+            tokio::select! {
+                n = receiver.recv_many(&mut batch, room) => {
+                    if n == 0 {
+                        closed = true;
+                        break;
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        let total = dropped.load(Ordering::Relaxed);
+        if total > reported_drops {
+            tracing::warn!(target: "audit", dropped = total - reported_drops, total, "audit channel full: events dropped");
+            reported_drops = total;
+        }
+        write(&db, std::mem::take(&mut batch)).await;
+        if closed {
+            return;
+        }
+    }
+}
+
+fn is_flush(message: &Message) -> bool {
+    matches!(message, Message::Flush(_))
+}
+
+/// Logs and inserts the events of `batch`, then answers its flushes.
+async fn write(db: &Db, batch: Vec<Message>) {
+    let mut rows = Vec::with_capacity(batch.len());
+    let mut flushes = Vec::new();
+    for message in batch {
+        match message {
+            Message::Event(event) => rows.push(log_and_row(*event)),
+            Message::Flush(done) => flushes.push(done),
+        }
+    }
+    if !rows.is_empty() {
+        insert(db, rows).await;
+    }
+    for done in flushes {
+        let _ = done.send(());
+    }
+}
+
+async fn insert(db: &Db, rows: Vec<NewAuditRow>) {
+    let count = rows.len();
+    for attempt in 1..=WRITE_ATTEMPTS {
+        // A copy for each attempt: rows are small and a failure is rare.
+        match store::insert_batch(db, rows.clone()).await {
+            Ok(()) => return,
+            Err(e) if attempt == WRITE_ATTEMPTS => {
+                tracing::error!(target: "audit", error = %e, count, "audit events not stored (they are in the log)");
+            }
+            Err(e) => {
+                tracing::warn!(target: "audit", error = %e, count, attempt, "storing audit events failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// The log line of an event (target `audit`, one structured field per column; `-` for an
+/// absent one), and its row.
+fn log_and_row(event: AuditEvent) -> NewAuditRow {
+    let row = NewAuditRow {
+        at: event.at,
+        kind: event.kind.as_str(),
+        client_id: event.client_id,
+        user_id: event.user_id,
+        username: event.username,
+        ip: event.meta.ip.map(|ip| ip.to_string()),
+        user_agent: event.meta.user_agent_str(),
+        request_id: event.meta.request_id_str(),
+        reason: event.reason,
+        grant_type: event.grant_type,
+        target: event.target.as_ref().map(super::Target::render),
+    };
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    tracing::info!(
+        target: "audit",
+        kind = row.kind,
+        at = row.at,
+        client_id = %dash(&row.client_id),
+        user_id = %dash(&row.user_id),
+        username = %dash(&row.username),
+        ip = %dash(&row.ip),
+        user_agent = ?dash(&row.user_agent),
+        request_id = %dash(&row.request_id),
+        reason = row.reason.unwrap_or("-"),
+        grant_type = row.grant_type.unwrap_or("-"),
+        target = %dash(&row.target),
+        "audit event"
+    );
+    row
+}
+
+/// Deletes events older than `retention_days` (0 keeps everything); returns how many.
+pub async fn purge(db: &Db, now: i64, retention_days: u32) -> Result<u64, sea_orm::DbErr> {
+    if retention_days == 0 {
+        return Ok(0);
+    }
+    store::purge_before(db, now - i64::from(retention_days) * 86_400).await
+}
+
+/// Purges old events at start and then hourly.
+pub fn spawn_purge(db: Db, clock: SharedClock, retention_days: u32) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            interval.tick().await;
+            match purge(&db, clock.now(), retention_days).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(target: "audit", purged = n, retention_days, "purged old audit events")
+                }
+                Err(e) => tracing::warn!(target: "audit", error = %e, "audit purge failed"),
+            }
+        }
+    });
+}
