@@ -589,6 +589,9 @@ async fn cli_changes_are_audited_and_audit_list_filters_them() {
     for name in ["access_token", "refresh_token", "id_token"] {
         secrets.push(tokens[name].as_str().unwrap().to_string());
     }
+    // The server's events are in the table before the CLI writes its own: the list below is
+    // ordered by time and then by row, and both may fall in one second.
+    app.state.audit.flush().await;
 
     // A client's life through the CLI, logged as JSON lines (stderr is a pipe: no colours).
     let json_log = [("TESSERA_LOG", "info"), ("TESSERA_LOG_FORMAT", "json")];
