@@ -1,5 +1,6 @@
 //! Tessera: an OAuth 2.0 / OpenID Connect authorization server.
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod clients;
@@ -16,6 +17,7 @@ pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod telemetry;
 pub mod trace;
 pub mod types;
 pub mod views;

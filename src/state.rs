@@ -36,6 +36,8 @@ pub struct Shared {
     pub registrations: crate::clients::registration::RateLimit,
     /// Every origin some client allows, for CORS preflights.
     pub cors: crate::oauth::cors::OriginIndex,
+    /// This instance's metrics, served by the admin listener.
+    pub metrics: crate::telemetry::Metrics,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             clients: crate::storage::client_cache::ClientCache::start(db.clone()),
             registrations: Default::default(),
             cors: Default::default(),
+            metrics: Default::default(),
             db,
             keys,
             clock,

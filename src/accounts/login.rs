@@ -108,6 +108,7 @@ pub async fn submit(
         Some(user) if verified => user,
         _ => {
             tracing::info!(target: "security", event = "login_failed", "password login failed");
+            state.metrics.login_failure();
             return render(
                 &state,
                 &session,

@@ -12,19 +12,32 @@ use crate::storage::{self, users};
 
 pub async fn serve(settings: Settings, json: bool) -> anyhow::Result<()> {
     let listen = settings.listen;
+    let settings_admin = settings.admin_listen.0;
     let issuer = settings.issuer_str();
     let state = crate::server::build_state(settings, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let admin = match settings_admin {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| {
+                    format!("cannot listen on {address} (TESSERA_ADMIN_LISTEN; set it to another address, or to off)")
+                })?,
+        ),
+        None => None,
+    };
     tracing::info!(%issuer, %listen, "Tessera is serving");
     let discovery = format!("{issuer}/.well-known/openid-configuration");
     let empty = users::list(&state.db).await?.is_empty()
         || storage::clients::list(&state.db).await?.is_empty();
+    let admin_address = admin.as_ref().and_then(|l| l.local_addr().ok());
     if json {
         eprintln!(
             "{}",
-            json!({"listening": listen.to_string(), "issuer": issuer, "discovery": discovery})
+            json!({"listening": listen.to_string(), "issuer": issuer, "discovery": discovery,
+                   "admin": admin_address.map(|a| a.to_string())})
         );
     } else {
         eprintln!(
@@ -32,13 +45,16 @@ pub async fn serve(settings: Settings, json: bool) -> anyhow::Result<()> {
             env!("CARGO_PKG_VERSION")
         );
         eprintln!("Discovery: {discovery}");
+        if let Some(admin) = admin_address {
+            eprintln!("Metrics and health: http://{admin}/metrics, /healthz, /readyz");
+        }
         if empty {
             eprintln!("The database has no users or no clients yet. Create them with:");
             eprintln!("  echo 'a-strong-password' | tessera user add --username alice --email alice@example.com --password-stdin");
             eprintln!("  tessera client add --name 'My app' --redirect-uri http://127.0.0.1:3000/callback --json");
         }
     }
-    crate::server::serve(state, listener)
+    crate::server::serve(state, listener, admin)
         .await
         .context("server failed")
 }

@@ -1,0 +1,107 @@
+//! Requests by route and status, and latency by route: the middleware on every public
+//! request. It is on the hot path, so it builds no label per request: handles are cached by
+//! route template in a table read with one lock-free load (`ArcSwap`) and written only on a
+//! route's (or a status's) first request — a few dozen times in a process's life.
+use std::collections::HashMap;
+
+use arc_swap::ArcSwap;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics::{Counter, Histogram, Label};
+use tokio::time::Instant;
+
+use super::{Registry, HTTP_DURATION, HTTP_REQUESTS};
+use crate::state::AppState;
+
+/// The route label of a request no route matched (the 404 fallback): raw paths would let
+/// any client grow the metric set without bound.
+pub const UNMATCHED: &str = "unmatched";
+
+/// Counts `request` under its route template (`/token`, not `/token?x`) once answered.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let response = next.run(request).await;
+    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+    state
+        .metrics
+        .http
+        .record(route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+#[derive(Clone)]
+struct Route {
+    latency: Histogram,
+    /// By status; a route answers with few distinct ones, so a scan beats a map.
+    statuses: Vec<(u16, Counter)>,
+}
+
+pub struct Routes {
+    registry: Registry,
+    table: ArcSwap<HashMap<Box<str>, Route>>,
+}
+
+impl Routes {
+    pub(super) fn new(registry: Registry) -> Routes {
+        Routes {
+            registry,
+            table: ArcSwap::from_pointee(HashMap::new()),
+        }
+    }
+
+    /// Counts one answer with `status` on `route` and records how long it took.
+    pub fn record(&self, route: &str, status: u16, elapsed: std::time::Duration) {
+        let table = self.table.load();
+        let found = table.get(route).and_then(|r| {
+            let (_, counter) = r.statuses.iter().find(|(s, _)| *s == status)?;
+            Some((counter, &r.latency))
+        });
+        if let Some((counter, latency)) = found {
+            counter.increment(1);
+            latency.record(elapsed.as_secs_f64());
+            return;
+        }
+        drop(table);
+        let (counter, latency) = self.register(route, status);
+        counter.increment(1);
+        latency.record(elapsed.as_secs_f64());
+    }
+
+    /// Adds the handles of (`route`, `status`) to the table. Registering is idempotent, so a
+    /// retried update (another request added a route meanwhile) registers nothing twice.
+    fn register(&self, route: &str, status: u16) -> (Counter, Histogram) {
+        let mut handles = None;
+        self.table.rcu(|table| {
+            let mut table = HashMap::clone(table);
+            let entry = table.entry(route.into()).or_insert_with(|| Route {
+                latency: self
+                    .registry
+                    .histogram(HTTP_DURATION, vec![Label::new("route", route.to_string())]),
+                statuses: Vec::new(),
+            });
+            let counter = match entry.statuses.iter().find(|(s, _)| *s == status) {
+                Some((_, counter)) => counter.clone(),
+                None => {
+                    let counter = self.registry.counter(
+                        HTTP_REQUESTS,
+                        vec![
+                            Label::new("route", route.to_string()),
+                            Label::new("status", status.to_string()),
+                        ],
+                    );
+                    entry.statuses.push((status, counter.clone()));
+                    counter
+                }
+            };
+            handles = Some((counter, entry.latency.clone()));
+            table
+        });
+        match handles {
+            Some(handles) => handles,
+            // rcu runs the closure at least once.
+            None => (Counter::noop(), Histogram::noop()),
+        }
+    }
+}
