@@ -137,6 +137,7 @@ async fn tokens_issued_by_grant_login_failures_and_refresh_reuse_are_counted() {
     let mut machine = spec("Machine");
     machine.redirect_uris = vec![];
     machine.grant_types = vec!["client_credentials".into()];
+    machine.scopes = vec!["api:read".into()];
     let machine = app.add_client(machine).await;
 
     let before = scrape(&app).await;
@@ -153,7 +154,11 @@ async fn tokens_issued_by_grant_login_failures_and_refresh_reuse_are_counted() {
 
     for _ in 0..2 {
         let response = app
-            .post_basic("/token", &machine, &[("grant_type", "client_credentials")])
+            .post_basic(
+                "/token",
+                &machine,
+                &[("grant_type", "client_credentials"), ("scope", "api:read")],
+            )
             .await;
         assert_eq!(response.status(), StatusCode::OK);
     }
@@ -209,7 +214,7 @@ async fn pool_hashing_and_outbox_gauges_are_sampled_on_scrape() {
     assert_eq!(value(&scrape, telemetry::HASH_WAITING, &[]), Some(0.0));
     assert_eq!(value(&scrape, telemetry::HASH_BUSY, &[]), Some(0.0));
     assert_eq!(value(&scrape, telemetry::BACKCHANNEL_PENDING, &[]), Some(0.0));
-    assert!(scrape.docs.contains_key(telemetry::HTTP_REQUESTS));
+    assert!(scrape.docs.contains_key(telemetry::TOKENS_ISSUED));
 }
 
 #[tokio::test]
