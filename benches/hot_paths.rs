@@ -143,8 +143,34 @@ fn password_bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// What the request-metrics middleware adds to every public request once its route is
+/// known: one table load, a counter add, a histogram push.
+fn request_metrics_bench(c: &mut Criterion) {
+    let metrics = tessera::telemetry::Metrics::new();
+    let took = std::time::Duration::from_micros(250);
+    metrics.http.record("/token", 200, took);
+    // The exporter keeps histogram samples until upkeep (the server runs it every 5 s): run
+    // it here too, or millions of iterations would hold gigabytes of samples.
+    let mut recorded = 0u32;
+    c.bench_function(
+        "request metrics: record (route and status seen before)",
+        |b| {
+            b.iter(|| {
+                metrics
+                    .http
+                    .record(black_box("/token"), black_box(200), took);
+                recorded = recorded.wrapping_add(1);
+                if recorded % 65_536 == 0 {
+                    metrics.upkeep();
+                }
+            })
+        },
+    );
+}
+
 criterion_group!(
     benches,
+    request_metrics_bench,
     jwt_benches,
     openssl_comparison,
     refresh_token_bench,

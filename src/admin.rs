@@ -31,7 +31,10 @@ pub fn router(state: AppState) -> Router {
 async fn metrics(State(state): State<AppState>) -> Response {
     let body = state.metrics.render(&state.db, &state.passwords).await;
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(PROMETHEUS_TEXT))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROMETHEUS_TEXT),
+        )],
         body,
     )
         .into_response()

@@ -57,7 +57,8 @@ impl Registry {
     }
 
     fn gauge(&self, name: &'static str, labels: Vec<Label>) -> Gauge {
-        self.0.register_gauge(&Key::from_parts(name, labels), &METADATA)
+        self.0
+            .register_gauge(&Key::from_parts(name, labels), &METADATA)
     }
 
     pub(crate) fn histogram(&self, name: &'static str, labels: Vec<Label>) -> Histogram {
@@ -130,8 +131,9 @@ impl Metrics {
         };
         Metrics {
             handle,
-            tokens: GRANTS
-                .map(|grant| registry.counter(TOKENS_ISSUED, vec![Label::new("grant_type", grant)])),
+            tokens: GRANTS.map(|grant| {
+                registry.counter(TOKENS_ISSUED, vec![Label::new("grant_type", grant)])
+            }),
             login_failures: registry.counter(LOGIN_FAILURES, vec![]),
             lockouts: registry.counter(LOCKOUTS, vec![]),
             refresh_reuse: registry.counter(REFRESH_REUSE, vec![]),
@@ -193,17 +195,62 @@ fn describe(registry: &Registry) {
     use Kind::*;
     let secs = Some(Unit::Seconds);
     for (name, kind, unit, help) in [
-        (HTTP_REQUESTS, Counter, None, "HTTP requests answered, by route template and status"),
-        (HTTP_DURATION, Histogram, secs, "Time to answer an HTTP request, by route template"),
-        (TOKENS_ISSUED, Counter, None, "Token responses sent by /token, by grant type"),
+        (
+            HTTP_REQUESTS,
+            Counter,
+            None,
+            "HTTP requests answered, by route template and status",
+        ),
+        (
+            HTTP_DURATION,
+            Histogram,
+            secs,
+            "Time to answer an HTTP request, by route template",
+        ),
+        (
+            TOKENS_ISSUED,
+            Counter,
+            None,
+            "Token responses sent by /token, by grant type",
+        ),
         (LOGIN_FAILURES, Counter, None, "Password sign-ins refused"),
-        (LOCKOUTS, Counter, None, "Lockouts after repeated authentication failures"),
-        (REFRESH_REUSE, Counter, None, "Rotated refresh tokens presented again (family revoked)"),
-        (DB_POOL_CONNECTIONS, Gauge, None, "Database pool connections, in use or idle"),
-        (DB_POOL_MAX, Gauge, None, "Most connections the database pool opens"),
-        (HASH_WAITING, Gauge, None, "Password hashes waiting for a hashing thread"),
+        (
+            LOCKOUTS,
+            Counter,
+            None,
+            "Lockouts after repeated authentication failures",
+        ),
+        (
+            REFRESH_REUSE,
+            Counter,
+            None,
+            "Rotated refresh tokens presented again (family revoked)",
+        ),
+        (
+            DB_POOL_CONNECTIONS,
+            Gauge,
+            None,
+            "Database pool connections, in use or idle",
+        ),
+        (
+            DB_POOL_MAX,
+            Gauge,
+            None,
+            "Most connections the database pool opens",
+        ),
+        (
+            HASH_WAITING,
+            Gauge,
+            None,
+            "Password hashes waiting for a hashing thread",
+        ),
         (HASH_BUSY, Gauge, None, "Password hashes being computed"),
-        (BACKCHANNEL_PENDING, Gauge, None, "Back-channel logout deliveries waiting in the outbox"),
+        (
+            BACKCHANNEL_PENDING,
+            Gauge,
+            None,
+            "Back-channel logout deliveries waiting in the outbox",
+        ),
     ] {
         registry.describe(name, kind, unit, help);
     }

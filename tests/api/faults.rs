@@ -64,7 +64,11 @@ async fn an_oversized_body_gets_a_413_the_client_reads_every_time() {
     let head = String::from_utf8_lossy(&head[..n]);
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
     assert!(head.contains("invalid_request"), "{head}");
-    let response = client.get(app.url("/.well-known/openid-configuration")).send().await.unwrap();
+    let response = client
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 

@@ -142,11 +142,7 @@ async fn tokens_issued_by_grant_login_failures_and_refresh_reuse_are_counted() {
 
     let before = scrape(&app).await;
     for grant in ["authorization_code", "refresh_token", "client_credentials"] {
-        let issued = value(
-            &before,
-            telemetry::TOKENS_ISSUED,
-            &[("grant_type", grant)],
-        );
+        let issued = value(&before, telemetry::TOKENS_ISSUED, &[("grant_type", grant)]);
         assert_eq!(issued, Some(0.0), "{grant} is exported before any token");
     }
     assert_eq!(value(&before, telemetry::LOGIN_FAILURES, &[]), Some(0.0));
@@ -175,10 +171,7 @@ async fn tokens_issued_by_grant_login_failures_and_refresh_reuse_are_counted() {
         let outcome = Browser::new(&app)
             .journey(&authorize, Some(("alice", wrong)), "allow")
             .await;
-        assert!(
-            matches!(outcome, Outcome::Page(401, _)),
-            "{outcome:?}"
-        );
+        assert!(matches!(outcome, Outcome::Page(401, _)), "{outcome:?}");
     }
     let outcome = Browser::new(&app)
         .journey(&authorize, Some(("mallory", PASSWORD)), "allow")
@@ -189,7 +182,11 @@ async fn tokens_issued_by_grant_login_failures_and_refresh_reuse_are_counted() {
     let issued = |grant| value(&after, telemetry::TOKENS_ISSUED, &[("grant_type", grant)]);
     assert_eq!(issued("client_credentials"), Some(2.0));
     assert_eq!(issued("authorization_code"), Some(1.0));
-    assert_eq!(issued("refresh_token"), Some(1.0), "the replay issued nothing");
+    assert_eq!(
+        issued("refresh_token"),
+        Some(1.0),
+        "the replay issued nothing"
+    );
     assert_eq!(value(&after, telemetry::REFRESH_REUSE, &[]), Some(1.0));
     assert_eq!(value(&after, telemetry::LOGIN_FAILURES, &[]), Some(3.0));
     assert_eq!(
@@ -207,13 +204,29 @@ async fn pool_hashing_and_outbox_gauges_are_sampled_on_scrape() {
     let app = spawn_app().await;
     let scrape = scrape(&app).await;
     let max = value(&scrape, telemetry::DB_POOL_MAX, &[]).unwrap();
-    let in_use = value(&scrape, telemetry::DB_POOL_CONNECTIONS, &[("state", "in_use")]).unwrap();
-    let idle = value(&scrape, telemetry::DB_POOL_CONNECTIONS, &[("state", "idle")]).unwrap();
+    let in_use = value(
+        &scrape,
+        telemetry::DB_POOL_CONNECTIONS,
+        &[("state", "in_use")],
+    )
+    .unwrap();
+    let idle = value(
+        &scrape,
+        telemetry::DB_POOL_CONNECTIONS,
+        &[("state", "idle")],
+    )
+    .unwrap();
     assert!(max >= 1.0, "{max}");
-    assert!(in_use + idle <= max && in_use + idle >= 1.0, "{in_use} {idle} {max}");
+    assert!(
+        in_use + idle <= max && in_use + idle >= 1.0,
+        "{in_use} {idle} {max}"
+    );
     assert_eq!(value(&scrape, telemetry::HASH_WAITING, &[]), Some(0.0));
     assert_eq!(value(&scrape, telemetry::HASH_BUSY, &[]), Some(0.0));
-    assert_eq!(value(&scrape, telemetry::BACKCHANNEL_PENDING, &[]), Some(0.0));
+    assert_eq!(
+        value(&scrape, telemetry::BACKCHANNEL_PENDING, &[]),
+        Some(0.0)
+    );
     assert!(scrape.docs.contains_key(telemetry::TOKENS_ISSUED));
 }
 
@@ -281,7 +294,10 @@ async fn the_binary_serves_the_admin_listener_where_configured() {
             assert_eq!(response.status(), StatusCode::OK);
             break;
         }
-        assert!(Instant::now() < deadline, "the admin listener did not start");
+        assert!(
+            Instant::now() < deadline,
+            "the admin listener did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let response = http().get(format!("{admin}/metrics")).send().await.unwrap();
@@ -363,7 +379,10 @@ async fn readiness_goes_503_when_the_database_is_unreachable_and_back() {
     proxy.restore();
     let deadline = Instant::now() + Duration::from_secs(20);
     while probe("/readyz").await.0 != StatusCode::OK {
-        assert!(Instant::now() < deadline, "not ready again after the database returned");
+        assert!(
+            Instant::now() < deadline,
+            "not ready again after the database returned"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
