@@ -160,7 +160,7 @@ fn request_metrics_bench(c: &mut Criterion) {
                     .http
                     .record(black_box("/token"), black_box(200), took);
                 recorded = recorded.wrapping_add(1);
-                if recorded % 65_536 == 0 {
+                if recorded.is_multiple_of(65_536) {
                     metrics.upkeep();
                 }
             })
