@@ -247,3 +247,20 @@ impl Settings {
             .unwrap_or_else(|| self.issuer_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AdminListen;
+
+    #[test]
+    fn the_admin_listener_is_an_address_or_off() {
+        assert_eq!("off".parse(), Ok(AdminListen(None)));
+        assert_eq!("OFF".parse(), Ok(AdminListen(None)));
+        assert_eq!(
+            "127.0.0.1:9090".parse(),
+            Ok(AdminListen(Some(([127, 0, 0, 1], 9090).into())))
+        );
+        let refused = "localhost".parse::<AdminListen>();
+        assert!(refused.is_err_and(|e| e.contains("or off")));
+    }
+}
