@@ -93,7 +93,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .layer(axum::middleware::from_fn(crate::guard::guard))
         // Outside the guard, so a contained panic is counted as the 500 it became.
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             crate::telemetry::http::track,
         ))
         .with_state(state);

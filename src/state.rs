@@ -37,7 +37,7 @@ pub struct Shared {
     /// Every origin some client allows, for CORS preflights.
     pub cors: crate::oauth::cors::OriginIndex,
     /// This instance's metrics, served by the admin listener.
-    pub metrics: crate::telemetry::Metrics,
+    pub metrics: Arc<crate::telemetry::Metrics>,
 }
 
 impl AppState {

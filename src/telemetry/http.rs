@@ -3,6 +3,7 @@
 //! route template in a table read with one lock-free load (`ArcSwap`) and written only on a
 //! route's (or a status's) first request — a few dozen times in a process's life.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use axum::extract::{MatchedPath, Request, State};
@@ -11,21 +12,20 @@ use axum::response::Response;
 use metrics::{Counter, Histogram, Label};
 use tokio::time::Instant;
 
+use super::Metrics;
 use super::{Registry, HTTP_DURATION, HTTP_REQUESTS};
-use crate::state::AppState;
 
 /// The route label of a request no route matched (the 404 fallback): raw paths would let
 /// any client grow the metric set without bound.
 pub const UNMATCHED: &str = "unmatched";
 
 /// Counts `request` under its route template (`/token`, not `/token?x`) once answered.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-    state
-        .metrics
+    metrics
         .http
         .record(route, response.status().as_u16(), started.elapsed());
     response
