@@ -178,10 +178,9 @@ fn request_middleware_bench(c: &mut Criterion) {
         .unwrap_or_else(|e| panic!("runtime: {e}"));
     let metrics = std::sync::Arc::new(tessera::telemetry::Metrics::new());
     let bare = axum::Router::new().route("/token", get(|| async { "ok" }));
-    let tracked = bare.clone().layer(axum::middleware::from_fn_with_state(
-        metrics.clone(),
-        tessera::telemetry::http::track,
-    ));
+    let tracked = bare
+        .clone()
+        .layer(tessera::telemetry::http::TrackLayer::new(metrics.clone()));
     let request = || {
         axum::http::Request::get("/token")
             .body(axum::body::Body::empty())

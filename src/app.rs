@@ -92,9 +92,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::guard::guard))
         // Outside the guard, so a contained panic is counted as the 500 it became.
-        .layer(axum::middleware::from_fn_with_state(
+        .layer(crate::telemetry::http::TrackLayer::new(
             state.metrics.clone(),
-            crate::telemetry::http::track,
         ))
         .with_state(state);
     let mut router = crate::trace::layers(router);

@@ -5,12 +5,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
 use arc_swap::ArcSwap;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::extract::{MatchedPath, Request};
 use axum::response::Response;
 use metrics::{Counter, Histogram, Label};
-use tokio::time::Instant;
 
 use super::Metrics;
 use super::{Registry, HTTP_DURATION, HTTP_REQUESTS};
@@ -19,16 +22,88 @@ use super::{Registry, HTTP_DURATION, HTTP_REQUESTS};
 /// any client grow the metric set without bound.
 pub const UNMATCHED: &str = "unmatched";
 
-/// Counts `request` under its route template (`/token`, not `/token?x`) once answered.
-pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
-    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-    metrics
-        .http
-        .record(route, response.status().as_u16(), started.elapsed());
-    response
+/// Counts each request under its route template (`/token`, not `/token?x`) once answered.
+/// A hand-written layer rather than `middleware::from_fn`, which boxes the future and clones
+/// and boxes the inner service per request: over a bare route `from_fn` cost 1.2 µs a
+/// request (4 % of a client_credentials grant's 28 µs of CPU), this layer 0.7 µs, of which
+/// `record` 0.16 µs (`benches/hot_paths.rs`, on a loaded 2-core machine).
+#[derive(Clone)]
+pub struct TrackLayer(Arc<Metrics>);
+
+impl TrackLayer {
+    pub fn new(metrics: Arc<Metrics>) -> TrackLayer {
+        TrackLayer(metrics)
+    }
+}
+
+impl<S> tower::Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track {
+            inner,
+            metrics: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Track<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> tower::Service<Request> for Track<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Tracked<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        Tracked {
+            started: Instant::now(),
+            route,
+            metrics: self.metrics.clone(),
+            inner: self.inner.call(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The inner response future; records when it completes.
+    pub struct Tracked<F> {
+        #[pin]
+        inner: F,
+        started: Instant,
+        route: Option<MatchedPath>,
+        metrics: Arc<Metrics>,
+    }
+}
+
+impl<F, E> Future for Tracked<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let Ok(response) = &result {
+            let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+            this.metrics
+                .http
+                .record(route, response.status().as_u16(), this.started.elapsed());
+        }
+        Poll::Ready(result)
+    }
 }
 
 #[derive(Clone)]
