@@ -267,7 +267,11 @@ run_tessera() { # sqlite|postgres
   fi
   export TESSERA_DATABASE_URL="$db_url" TESSERA_KEYS_DIR="$tmp/$kind/keys" \
     TESSERA_LISTEN="127.0.0.1:$tessera_port" TESSERA_ISSUER="http://127.0.0.1:$tessera_port" TESSERA_LOG="warn"
+  # Metrics stay on, as in production: the admin listener on the next port.
+  local admin_port=$((tessera_port + 1))
+  export TESSERA_ADMIN_LISTEN="127.0.0.1:$admin_port"
   port_free "$tessera_port" || { echo "port $tessera_port is in use" >&2; return 1; }
+  port_free "$admin_port" || { echo "port $admin_port is in use" >&2; return 1; }
 
   say "Tessera on $kind: provisioning with the CLI"
   echo "$password" | "$tessera" user add --username bench --password-stdin >/dev/null
@@ -286,7 +290,7 @@ run_tessera() { # sqlite|postgres
   "$tessera" serve >"$tmp/tessera-$kind.log" 2>&1 &
   pid=$!
   pids+=("$pid")
-  wait_up "http://127.0.0.1:$tessera_port/healthz" "$pid" || { cat "$tmp/tessera-$kind.log" >&2; return 1; }
+  wait_up "http://127.0.0.1:$admin_port/readyz" "$pid" || { cat "$tmp/tessera-$kind.log" >&2; return 1; }
   sleep 1
   rss_kb "$pid" VmRSS >"$dir/idle.rss"
 

@@ -143,8 +143,68 @@ fn password_bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// What the request-metrics middleware adds to every public request once its route is
+/// known: one table load, a counter add, a histogram push.
+fn request_metrics_bench(c: &mut Criterion) {
+    let metrics = tessera::telemetry::Metrics::new();
+    let took = std::time::Duration::from_micros(250);
+    metrics.http.record("/token", 200, took);
+    // The exporter keeps histogram samples until upkeep (the server runs it every 5 s): run
+    // it here too, or millions of iterations would hold gigabytes of samples.
+    let mut recorded = 0u32;
+    c.bench_function(
+        "request metrics: record (route and status seen before)",
+        |b| {
+            b.iter(|| {
+                metrics
+                    .http
+                    .record(black_box("/token"), black_box(200), took);
+                recorded = recorded.wrapping_add(1);
+                if recorded.is_multiple_of(65_536) {
+                    metrics.upkeep();
+                }
+            })
+        },
+    );
+}
+
+/// The whole request-metrics middleware, A/B: the same trivial route through a router
+/// without and with `telemetry::http::track` (the difference is what every request pays).
+fn request_middleware_bench(c: &mut Criterion) {
+    use axum::routing::get;
+    use tower::ServiceExt;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let metrics = std::sync::Arc::new(tessera::telemetry::Metrics::new());
+    let bare = axum::Router::new().route("/token", get(|| async { "ok" }));
+    let tracked = bare
+        .clone()
+        .layer(tessera::telemetry::http::TrackLayer::new(metrics.clone()));
+    let request = || {
+        axum::http::Request::get("/token")
+            .body(axum::body::Body::empty())
+            .unwrap_or_else(|e| panic!("request: {e}"))
+    };
+    let mut sent = 0u32;
+    for (name, router) in [("without", bare), ("with", tracked)] {
+        c.bench_function(&format!("router oneshot, {name} request metrics"), |b| {
+            b.iter(|| {
+                let response = runtime.block_on(router.clone().oneshot(request()));
+                sent = sent.wrapping_add(1);
+                if sent.is_multiple_of(65_536) {
+                    metrics.upkeep();
+                }
+                response.map(|r| r.status())
+            })
+        });
+    }
+}
+
 criterion_group!(
     benches,
+    request_metrics_bench,
+    request_middleware_bench,
     jwt_benches,
     openssl_comparison,
     refresh_token_bench,

@@ -98,14 +98,17 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             .merge(crate::oauth::register::routes().route_layer(
                 axum::middleware::from_fn_with_state(state.clone(), crate::audit::capture),
             ))
-            .route("/assets/tessera.css", get(stylesheet))
-            .route("/healthz", get(|| async { "ok" }));
+            .route("/assets/tessera.css", get(stylesheet));
 
     let router = api
         .merge(browser)
         .merge(extra)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::guard::guard))
+        // Outside the guard, so a contained panic is counted as the 500 it became.
+        .layer(crate::telemetry::http::TrackLayer::new(
+            state.metrics.clone(),
+        ))
         .with_state(state);
     let mut router = crate::trace::layers(router);
     for (name, value) in security_headers(https) {

@@ -28,6 +28,23 @@ pub enum RegistrationPolicy {
     Off,
 }
 
+/// Where the admin listener listens: an address, or nowhere (`off`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdminListen(pub Option<SocketAddr>);
+
+impl std::str::FromStr for AdminListen {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        if value.eq_ignore_ascii_case("off") {
+            return Ok(AdminListen(None));
+        }
+        value.parse().map(|a| AdminListen(Some(a))).map_err(|_| {
+            format!("expected an address such as 127.0.0.1:9090, or off; got {value:?}")
+        })
+    }
+}
+
 /// Where Tessera keeps its state: what every command needs (the server and the CLI).
 #[derive(Clone, Debug, Args)]
 pub struct StoreSettings {
@@ -101,6 +118,10 @@ pub struct Settings {
     /// From [`StoreSettings`], shared by every command.
     #[arg(skip)]
     pub keys_dir: std::path::PathBuf,
+    /// Address of the admin listener serving /metrics, /healthz and /readyz (never the
+    /// public one), or `off`.
+    #[arg(long, env = "TESSERA_ADMIN_LISTEN", default_value = "127.0.0.1:9090")]
+    pub admin_listen: AdminListen,
     /// Database connection pool size (default: 4 × cores, at least 8).
     #[arg(long, env = "TESSERA_DB_POOL_SIZE")]
     pub db_pool_size: Option<u32>,
@@ -306,5 +327,22 @@ impl Settings {
         self.access_token_audience
             .clone()
             .unwrap_or_else(|| self.issuer_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AdminListen;
+
+    #[test]
+    fn the_admin_listener_is_an_address_or_off() {
+        assert_eq!("off".parse(), Ok(AdminListen(None)));
+        assert_eq!("OFF".parse(), Ok(AdminListen(None)));
+        assert_eq!(
+            "127.0.0.1:9090".parse(),
+            Ok(AdminListen(Some(([127, 0, 0, 1], 9090).into())))
+        );
+        let refused = "localhost".parse::<AdminListen>();
+        assert!(refused.is_err_and(|e| e.contains("or off")));
     }
 }

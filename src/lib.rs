@@ -1,5 +1,6 @@
 //! Tessera: an OAuth 2.0 / OpenID Connect authorization server.
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod telemetry;
 pub mod throttle;
 pub mod trace;
 pub mod types;

@@ -64,9 +64,22 @@ pub const MAX_HEADERS: usize = 64;
 /// After a shutdown signal, in-flight requests get this long to finish.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Serves until the process receives Ctrl-C or SIGTERM, then drains and returns `Ok`.
-pub async fn serve(state: AppState, listener: TcpListener) -> std::io::Result<()> {
+/// Serves until the process receives Ctrl-C or SIGTERM, then drains and returns `Ok`. The
+/// admin router (metrics, health) is served on `admin`, if given, until the same signal.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+) -> std::io::Result<()> {
     spawn_housekeeping(state.clone());
+    spawn_metrics_upkeep(state.clone());
+    if let Some(admin) = admin {
+        tokio::spawn(serve_router(
+            crate::admin::router(state.clone()),
+            admin,
+            shutdown_signal(),
+        ));
+    }
     crate::oauth::logout::backchannel::spawn_worker(
         state.db.clone(),
         state.clock.clone(),
@@ -184,6 +197,18 @@ fn spawn_housekeeping(state: AppState) {
                     tracing::warn!(error = %e, "housekeeping failed");
                 }
             }
+        }
+    });
+}
+
+/// Folds recorded latencies into their histograms every few seconds (see
+/// `Metrics::upkeep`): a lock-free push per request, a short walk here.
+fn spawn_metrics_upkeep(state: AppState) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            interval.tick().await;
+            state.metrics.upkeep();
         }
     });
 }

@@ -42,6 +42,8 @@ pub struct Shared {
     pub throttle: crate::throttle::Throttle,
     /// The audit log's writer (see `audit`).
     pub audit: crate::audit::Audit,
+    /// This instance's metrics, served by the admin listener.
+    pub metrics: Arc<crate::telemetry::Metrics>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
                 settings.allow_private_callbacks,
             ),
             audit: crate::audit::Audit::start(db.clone(), clock.clone()),
+            metrics: Default::default(),
             db,
             keys,
             clock,

@@ -47,6 +47,8 @@ struct Inner {
     /// Frees what the calling thread holds; true if there was something.
     release: fn() -> bool,
     live: AtomicUsize,
+    /// Callers waiting for a free thread (the queue depth `/metrics` shows).
+    waiting: AtomicUsize,
     permits: Semaphore,
     jobs: SyncSender<Job>,
     queue: Mutex<Receiver<Job>>,
@@ -64,6 +66,7 @@ impl HashThreads {
             idle,
             release,
             live: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
             permits: Semaphore::new(limit),
             jobs,
             queue: Mutex::new(receiver),
@@ -90,12 +93,14 @@ impl HashThreads {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        let waiting = Waiting::enter(&self.0.waiting);
         let _permit = self
             .0
             .permits
             .acquire()
             .await
             .map_err(|e| HashError(e.to_string()))?;
+        drop(waiting);
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = done.send(work());
@@ -116,6 +121,16 @@ impl HashThreads {
     /// How many hashing threads are running.
     pub fn live(&self) -> usize {
         self.0.live.load(SeqCst)
+    }
+
+    /// How many callers wait for a free hashing thread.
+    pub fn waiting(&self) -> usize {
+        self.0.waiting.load(SeqCst)
+    }
+
+    /// How many hashes are being computed now.
+    pub fn busy(&self) -> usize {
+        self.0.limit - self.0.permits.available_permits().min(self.0.limit)
     }
 
     fn start_thread_if_short(&self) {
@@ -140,6 +155,22 @@ impl HashThreads {
             self.0.live.fetch_sub(1, SeqCst);
             tracing::error!(error = %e, "cannot start a password-hashing thread");
         }
+    }
+}
+
+/// Counts a caller as waiting until dropped, also when its request is cancelled meanwhile.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, SeqCst);
     }
 }
 
@@ -208,6 +239,29 @@ mod tests {
         assert_eq!(threads.live(), 0, "idle threads leave");
         assert_eq!(threads.run(|| "again").await.expect("ran"), "again");
         assert_eq!(threads.live(), 1);
+    }
+
+    #[tokio::test]
+    async fn callers_beyond_the_limit_are_counted_as_waiting() {
+        let threads = HashThreads::new(1, 64, Duration::from_secs(10), nothing_held);
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let first = tokio::spawn({
+            let threads = threads.clone();
+            async move { threads.run(move || hold.recv().is_ok()).await }
+        });
+        let second = tokio::spawn({
+            let threads = threads.clone();
+            async move { threads.run(|| true).await }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while threads.waiting() != 1 || threads.busy() != 1 {
+            assert!(std::time::Instant::now() < deadline, "never queued");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        release.send(()).expect("job alive");
+        assert!(first.await.expect("joined").expect("ran"));
+        assert!(second.await.expect("joined").expect("ran"));
+        assert_eq!((threads.waiting(), threads.busy()), (0, 0));
     }
 
     #[tokio::test]

@@ -153,8 +153,10 @@ pub async fn submit(
             let event = failure(user.as_ref(), &username, &request.client_id);
             if let Some(scope) = locked {
                 audit::record(&state, event.clone().lockout(scope.lock_reason()));
+                state.metrics.lockout();
             }
             audit::record(&state, event);
+            state.metrics.login_failure();
             return render(
                 &state,
                 &session,

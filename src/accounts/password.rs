@@ -51,6 +51,11 @@ impl Passwords {
         }
     }
 
+    /// Hashing requests waiting for a thread, and hashes being computed now.
+    pub fn load(&self) -> (usize, usize) {
+        (self.threads.waiting(), self.threads.busy())
+    }
+
     pub async fn hash(&self, password: Secret) -> Result<String, HashError> {
         self.threads.run(move || hash_blocking(&password)).await?
     }

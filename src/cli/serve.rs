@@ -12,6 +12,7 @@ use crate::storage::{self, users};
 
 pub async fn serve(settings: Settings, json: bool) -> anyhow::Result<()> {
     let listen = settings.listen;
+    let settings_admin = settings.admin_listen.0;
     let issuer = settings.issuer_str();
     // The port first: a second server on a busy port must fail before it touches the
     // database or makes keys.
@@ -25,15 +26,23 @@ pub async fn serve(settings: Settings, json: bool) -> anyhow::Result<()> {
             "Tessera serves plain http on {listen} while the issuer is https: a TLS-terminating proxy must forward {issuer} to it. Browsers send the sign-in cookie (__Host-, Secure) back only over https, so opening http://{listen} directly fails every login"
         );
     }
+    let admin = match settings_admin {
+        Some(address) => Some(tokio::net::TcpListener::bind(address).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen on {address} (TESSERA_ADMIN_LISTEN): {e}. Set it to another address, or to off")
+        })?),
+        None => None,
+    };
     let state = crate::server::build_state(settings, Arc::new(SystemClock)).await?;
     tracing::info!(%issuer, %listen, "Tessera is serving");
     let discovery = format!("{issuer}/.well-known/openid-configuration");
     let empty = users::list(&state.db).await?.is_empty()
         || storage::clients::list(&state.db).await?.is_empty();
+    let admin_address = admin.as_ref().and_then(|l| l.local_addr().ok());
     if json {
         eprintln!(
             "{}",
-            json!({"listening": listen.to_string(), "issuer": issuer, "discovery": discovery})
+            json!({"listening": listen.to_string(), "issuer": issuer, "discovery": discovery,
+                   "admin": admin_address.map(|a| a.to_string())})
         );
     } else {
         eprintln!(
@@ -41,13 +50,16 @@ pub async fn serve(settings: Settings, json: bool) -> anyhow::Result<()> {
             env!("CARGO_PKG_VERSION")
         );
         eprintln!("Discovery: {discovery}");
+        if let Some(admin) = admin_address {
+            eprintln!("Metrics and health: http://{admin}/metrics, /healthz, /readyz");
+        }
         if empty {
             eprintln!("The database has no users or no clients yet. Create them with:");
             eprintln!("  echo 'a-strong-password' | tessera user add --username alice --email alice@example.com --password-stdin");
             eprintln!("  tessera client add --name 'My app' --redirect-uri http://127.0.0.1:3000/callback --json");
         }
     }
-    crate::server::serve(state, listener)
+    crate::server::serve(state, listener, admin)
         .await
         .context("server failed")
 }

@@ -172,6 +172,7 @@ pub async fn authenticate(
                     .client(&client_id)
                     .reason(scope.lock_reason());
                 crate::audit::record(state, event);
+                state.metrics.lockout();
             }
         }
         Err(_) => {}

@@ -47,6 +47,7 @@ async fn grant(
             ))
         }
     };
+    state.metrics.token_issued(&grant_type);
     Ok(no_store(Json(response)))
 }
 

@@ -136,3 +136,36 @@ pub(crate) fn split(value: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// The connection pool at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// The pool's connections now (sqlx counts them with atomics: no query, no lock). None for
+/// a connection that is not an sqlx pool.
+pub fn pool_stats(db: &DatabaseConnection) -> Option<PoolStats> {
+    use sea_orm::DatabaseConnectionType as Inner;
+    fn stats<D: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<D>) -> PoolStats {
+        let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+        PoolStats {
+            in_use: pool.size().saturating_sub(idle),
+            idle,
+            max: pool.options().get_max_connections(),
+        }
+    }
+    // Each getter panics on the other backend; the match makes the call the right one.
+    match &db.inner {
+        Inner::SqlxPostgresPoolConnection(_) => Some(stats(db.get_postgres_connection_pool())),
+        Inner::SqlxSqlitePoolConnection(_) => Some(stats(db.get_sqlite_connection_pool())),
+        _ => None,
+    }
+}
+
+/// True when the database answers a trivial statement within `within`.
+pub async fn answers(db: &DatabaseConnection, within: Duration) -> bool {
+    matches!(tokio::time::timeout(within, db.ping()).await, Ok(Ok(())))
+}

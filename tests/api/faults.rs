@@ -64,7 +64,11 @@ async fn an_oversized_body_gets_a_413_the_client_reads_every_time() {
     let head = String::from_utf8_lossy(&head[..n]);
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
     assert!(head.contains("invalid_request"), "{head}");
-    let response = client.get(app.url("/healthz")).send().await.unwrap();
+    let response = client
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -223,6 +227,7 @@ async fn sigterm_drains_and_the_binary_exits_zero() {
         .env("TESSERA_KEYS_DIR", dir.path().join("keys"))
         .env("TESSERA_ISSUER", &base)
         .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TESSERA_ADMIN_LISTEN", "off")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)

@@ -30,6 +30,8 @@ pub const REDIRECT_URI: &str = "http://127.0.0.1:1/callback";
 
 pub struct TestApp {
     pub base: String,
+    /// The admin listener (metrics, health), served alongside the public one.
+    pub admin_base: String,
     pub state: AppState,
     pub clock: FixedClock,
     pub settings: Settings,
@@ -124,6 +126,7 @@ pub async fn spawn_served(serving: Serving) -> (TestApp, tokio::task::JoinHandle
     ));
     let app = TestApp {
         base: format!("http://127.0.0.1:{port}"),
+        admin_base: serve_admin(&state).await,
         state,
         clock,
         settings,
@@ -171,11 +174,24 @@ async fn spawn(configure: impl FnOnce(&mut Settings), database_url: Option<Strin
     ));
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
+        admin_base: serve_admin(&state).await,
         state,
         clock,
         settings,
         _dir: dir,
     }
+}
+
+/// Serves the admin router of `state` on a port of its own, as `tessera serve` does.
+async fn serve_admin(state: &AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(tessera::server::serve_router(
+        tessera::admin::router(state.clone()),
+        listener,
+        std::future::pending(),
+    ));
+    format!("http://127.0.0.1:{port}")
 }
 
 pub struct Registered {
@@ -266,6 +282,11 @@ impl TestApp {
             ("redirect_uri", REDIRECT_URI),
         ];
         self.post_basic("/token", client, &form).await
+    }
+
+    /// A URL on the admin listener.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("{}{path}", self.admin_base)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -18,6 +18,7 @@ mod keys;
 mod logout;
 mod logs;
 mod malformed;
+mod metrics;
 mod outage;
 mod registration;
 mod throttle;

@@ -16,8 +16,8 @@ use crate::helpers::*;
 use crate::tokens::code_flow_tokens;
 
 /// Forwards 127.0.0.1:<port> to `upstream` while up.
-struct Proxy {
-    port: u16,
+pub(crate) struct Proxy {
+    pub(crate) port: u16,
     up: Arc<AtomicBool>,
     /// While set, connections stay open but nothing is forwarded: a database that hangs.
     frozen: watch::Sender<bool>,
@@ -26,7 +26,7 @@ struct Proxy {
 }
 
 impl Proxy {
-    async fn start(upstream: String) -> Proxy {
+    pub(crate) async fn start(upstream: String) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
@@ -78,12 +78,12 @@ impl Proxy {
         self.frozen.send_replace(frozen);
     }
 
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         self.up.store(false, Ordering::SeqCst);
         self.cuts.send_modify(|n| *n += 1);
     }
 
-    fn restore(&self) {
+    pub(crate) fn restore(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
 }

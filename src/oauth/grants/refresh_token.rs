@@ -109,6 +109,7 @@ async fn not_rotated(
         family = %family.id,
         "a rotated refresh token was presented again; revoking its family"
     );
+    state.metrics.refresh_reuse();
     families::revoke_family(&state.db, &family.id, now).await?;
     audit::record(
         state,
