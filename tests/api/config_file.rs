@@ -198,3 +198,25 @@ async fn the_server_runs_with_the_file_and_flags_win_over_it() {
     assert!(document.get("registration_endpoint").is_none());
     drop(server);
 }
+
+/// Every variable of the README's settings table is a key the file may hold.
+#[tokio::test]
+async fn every_setting_of_the_readme_table_is_a_config_file_key() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let variables: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `TESSERA_"))
+        .filter_map(|l| l.split('`').next())
+        .filter(|v| *v != "CONFIG")
+        .collect();
+    assert!(variables.len() >= 30, "{variables:?}");
+    let dir = tempfile::tempdir().unwrap();
+    for variable in variables {
+        let key = variable.to_ascii_lowercase();
+        // A value of the wrong kind for most keys: what matters is that the key is known.
+        let file = write(dir.path(), "one.toml", &format!("{key} = \"x\"\n"));
+        let (_, _, err) = tessera(&["config", "check", &file], &[]).await;
+        assert!(!err.contains("unknown key"), "{key}: {err}");
+    }
+}
