@@ -9,7 +9,6 @@ use reqwest::StatusCode;
 use tessera::telemetry;
 
 use crate::helpers::*;
-use crate::outage::Proxy;
 use crate::tokens::code_flow_tokens;
 
 async fn scrape(app: &TestApp) -> Scrape {
@@ -330,25 +329,10 @@ async fn the_binary_serves_the_admin_listener_where_configured() {
 /// like `outage.rs`: a SQLite file cannot be made unreachable from outside.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_goes_503_when_the_database_is_unreachable_and_back() {
-    if std::env::var("TESSERA_TEST_POSTGRES_URL").map_or(true, |u| u.is_empty()) {
+    let Some((app, proxy, _server, _dir)) = crate::outage::proxied_server().await else {
         eprintln!("skipped: needs TESSERA_TEST_POSTGRES_URL");
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let direct = url::Url::parse(&fresh_database_url(dir.path()).await).unwrap();
-    let upstream = format!(
-        "{}:{}",
-        direct.host_str().unwrap(),
-        direct.port().unwrap_or(5432)
-    );
-    let proxy = Proxy::start(upstream).await;
-    let mut proxied = direct.clone();
-    proxied.set_port(Some(proxy.port)).unwrap();
-    let (app, _server) = spawn_served(Serving {
-        database_url: Some(proxied.to_string()),
-        ..Serving::default()
-    })
-    .await;
+    };
     let probe = |path: &'static str| {
         let url = app.admin_url(path);
         async move {

@@ -99,8 +99,14 @@ struct Proxied {
     _dir: tempfile::TempDir,
 }
 
-/// `None` without `TESSERA_TEST_POSTGRES_URL`: the proxy sits in front of PostgreSQL.
-async fn proxied_app() -> Option<Proxied> {
+/// A served app on PostgreSQL behind a [`Proxy`]; `None` without
+/// `TESSERA_TEST_POSTGRES_URL` (a SQLite file cannot be cut off from outside).
+pub(crate) async fn proxied_server() -> Option<(
+    TestApp,
+    Proxy,
+    tokio::task::JoinHandle<()>,
+    tempfile::TempDir,
+)> {
     if std::env::var("TESSERA_TEST_POSTGRES_URL").map_or(true, |u| u.is_empty()) {
         return None;
     }
@@ -119,6 +125,12 @@ async fn proxied_app() -> Option<Proxied> {
         ..Serving::default()
     })
     .await;
+    Some((app, proxy, server, dir))
+}
+
+/// [`proxied_server`] with a user, a client and the tokens of one code flow.
+async fn proxied_app() -> Option<Proxied> {
+    let (app, proxy, server, dir) = proxied_server().await?;
     app.add_user("alice").await;
     let client = app.add_client(spec("App")).await;
     let tokens = code_flow_tokens(&app, &client, "openid offline_access").await;
