@@ -807,6 +807,8 @@ async fn shutdown_flushes_pending_events() {
         .env("TESSERA_ISSUER", &base)
         .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
         .env("TESSERA_LOG_FORMAT", "json")
+        // Tests run side by side: none may take the default admin port.
+        .env("TESSERA_ADMIN_LISTEN", "off")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)

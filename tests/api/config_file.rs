@@ -143,7 +143,7 @@ async fn the_server_runs_with_the_file_and_flags_win_over_it() {
         dir.path(),
         "tessera.toml",
         &format!(
-            "issuer = \"http://127.0.0.1:{file_port}\"\nlisten = \"127.0.0.1:{file_port}\"\ndatabase_url = \"{database_url}\"\nkeys_dir = \"{}\"\nregistration = \"off\"\n",
+            "issuer = \"http://127.0.0.1:{file_port}\"\nlisten = \"127.0.0.1:{file_port}\"\ndatabase_url = \"{database_url}\"\nkeys_dir = \"{}\"\nregistration = \"off\"\nadmin_listen = \"off\"\n",
             keys.display()
         ),
     );
