@@ -9,9 +9,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::accounts::{consent, login};
 use crate::oauth::interaction::paths;
-use crate::oauth::{
-    authorize, cors, discovery, introspect, logout, revoke, token_endpoint, userinfo,
-};
+use crate::oauth::{authorize, discovery, introspect, logout, revoke, token_endpoint, userinfo};
 use crate::state::AppState;
 use crate::storage::sessions::DbSessionStore;
 
@@ -42,9 +40,6 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             tower_sessions::cookie::time::Duration::seconds(state.settings.session_seconds),
         ));
 
-    // `audit::capture` (the request's address, user agent and id for audit events) wraps
-    // the routes that record events; discovery and the JWKS skip the extra layer.
-
     // Pages that use the browser session.
     let browser = Router::new()
         .route(
@@ -55,13 +50,9 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route(paths::CONSENT, get(consent::show).post(consent::submit))
         .route(paths::LOGOUT, get(logout::handler).post(logout::handler))
         .merge(crate::federation::routes())
-        .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::audit::capture,
-        ));
+        .layer(sessions);
 
-    // Endpoints browser-based apps call cross-origin (see `oauth::cors`).
+    // Endpoints browser-based apps call cross-origin (`oauth::cors`, applied by the guard).
     let cors = Router::new()
         .route(
             token_endpoint::PATH,
@@ -71,40 +62,32 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             userinfo::PATH,
             get(userinfo::handler).post(userinfo::handler),
         )
-        .route(revoke::PATH, axum::routing::post(revoke::handler))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            cors::layer,
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::audit::capture,
-        ));
+        .route(revoke::PATH, axum::routing::post(revoke::handler));
 
     // Protocol endpoints that never touch the session.
-    let api =
-        Router::new()
-            .route(
-                "/.well-known/openid-configuration",
-                get(discovery::openid_configuration),
-            )
-            .route(
-                "/.well-known/oauth-authorization-server",
-                get(discovery::oauth_authorization_server),
-            )
-            .route(discovery::JWKS_PATH, get(discovery::jwks))
-            .route(introspect::PATH, axum::routing::post(introspect::handler))
-            .merge(cors)
-            .merge(crate::oauth::register::routes().route_layer(
-                axum::middleware::from_fn_with_state(state.clone(), crate::audit::capture),
-            ))
-            .route("/assets/tessera.css", get(stylesheet));
+    let api = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::oauth_authorization_server),
+        )
+        .route(discovery::JWKS_PATH, get(discovery::jwks))
+        .route(introspect::PATH, axum::routing::post(introspect::handler))
+        .merge(cors)
+        .merge(crate::oauth::register::routes())
+        .route("/assets/tessera.css", get(stylesheet));
 
     let router = api
         .merge(browser)
         .merge(extra)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(crate::guard::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::guard::guard,
+        ))
         // Outside the guard, so a contained panic is counted as the 500 it became.
         .layer(crate::telemetry::http::TrackLayer::new(
             state.metrics.clone(),

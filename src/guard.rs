@@ -4,15 +4,17 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::{FutureExt, StreamExt};
 use tokio::time::Instant;
 
+use crate::audit::RequestMeta;
 use crate::oauth::error::OAuthError;
 use crate::oauth::{discovery, introspect, revoke, token_endpoint, userinfo};
+use crate::state::AppState;
 use crate::views::error_page;
 
 use crate::oauth::params::MAX_BODY;
@@ -48,18 +50,37 @@ enum Refused {
 /// The one middleware in front of every route: the body is buffered (at most `MAX_BODY`,
 /// within `BODY_TIMEOUT`) before the handler runs, so handlers and extractors only ever see a
 /// complete, bounded body, and an oversized one is drained (bounded) and answered with a 413
-/// the client can read; then a panicking handler becomes an opaque 500 (`server_error` JSON
-/// on the protocol endpoints) and the connection keeps serving. One middleware, not two: each
-/// costs a boxed future per request.
-pub async fn guard(request: Request, next: Next) -> Response {
-    let json = speaks_json(request.uri().path());
+/// the client can read; the request's address, user agent and id are made available to audit
+/// events (`audit::RequestMeta`); the CORS endpoints get their CORS handling (`oauth::cors`);
+/// a handler that overruns `HANDLER_TIMEOUT` becomes a 503 and a panicking one an opaque 500
+/// (`server_error` JSON on the protocol endpoints) while the connection keeps serving; and
+/// the failure a response carries is logged (`trace::log_failure`). One middleware, not one
+/// per concern: each `from_fn` layer costs a boxed future and a boxed clone of the inner
+/// service per request, which the token path measurably felt.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = guarded(&state, request, next).await;
+    crate::trace::log_failure(response)
+}
+
+async fn guarded(state: &AppState, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let json = speaks_json(path);
+    let cors = crate::oauth::cors::applies(path);
     let request = match admit_body(request, json).await {
         Ok(request) => request,
         Err(refused) => return refused,
     };
+    let meta = RequestMeta::of(&request, &state.settings.trusted_proxies);
+    let work = async {
+        if cors {
+            crate::oauth::cors::handle(state, request, next).await
+        } else {
+            next.run(request).await
+        }
+    };
     let handled = tokio::time::timeout(
         HANDLER_TIMEOUT,
-        AssertUnwindSafe(next.run(request)).catch_unwind(),
+        AssertUnwindSafe(meta.scope(work)).catch_unwind(),
     );
     match handled.await {
         Ok(Ok(response)) => response,

@@ -32,10 +32,10 @@ impl MakeRequestId for NextRequestId {
     }
 }
 
-/// Wraps `router` in the request-id, span and failure-logging layers.
+/// Wraps `router` in the request-id and span layers (failures are logged by `guard::guard`,
+/// inside the span, through [`log_failure`]).
 pub fn layers(router: Router) -> Router {
     router
-        .layer(axum::middleware::map_response(log_failure))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(span)
@@ -62,7 +62,8 @@ fn span<B>(request: &Request<B>) -> tracing::Span {
 
 /// Logs the [`Failure`] a response carries: internal faults as errors, refused requests
 /// (with the check that refused them) as info. Never logs request or response bodies.
-async fn log_failure(mut response: Response) -> Response {
+/// Called by `guard::guard` on every response, inside the request's span.
+pub fn log_failure(mut response: Response) -> Response {
     if let Some(failure) = response.extensions_mut().remove::<Failure>() {
         let status = response.status().as_u16();
         if failure.internal {

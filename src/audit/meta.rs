@@ -5,8 +5,6 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
 
 /// Where a request came from. Cheap to capture: header values are reference-counted.
 #[derive(Clone, Debug, Default)]
@@ -41,31 +39,33 @@ impl RequestMeta {
     }
 }
 
-/// Middleware: runs the rest of the request with its [`RequestMeta`] available to
-/// [`RequestMeta::current`]. Must sit inside the request-id layer (`trace::layers`). The
-/// address is the client's as `throttle::client_ip` reads it (`X-Forwarded-For` only from a
-/// trusted proxy).
-pub async fn capture(
-    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let meta = RequestMeta {
-        ip: request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| {
-                crate::throttle::client_ip::client_ip(
-                    c.0.ip(),
-                    request.headers(),
-                    &state.settings.trusted_proxies,
-                )
-            }),
-        user_agent: request
-            .headers()
-            .get(axum::http::header::USER_AGENT)
-            .cloned(),
-        request_id: request.headers().get("x-request-id").cloned(),
-    };
-    CURRENT.scope(meta, next.run(request)).await
+impl RequestMeta {
+    /// The meta of `request`. The address is the client's as `throttle::client_ip` reads it
+    /// (`X-Forwarded-For` only from a trusted proxy); the request id is the one set by the
+    /// request-id layer (`trace::layers`), which runs before.
+    pub fn of(request: &Request, trusted_proxies: &[ipnet::IpNet]) -> RequestMeta {
+        RequestMeta {
+            ip: request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| {
+                    crate::throttle::client_ip::client_ip(
+                        c.0.ip(),
+                        request.headers(),
+                        trusted_proxies,
+                    )
+                }),
+            user_agent: request
+                .headers()
+                .get(axum::http::header::USER_AGENT)
+                .cloned(),
+            request_id: request.headers().get("x-request-id").cloned(),
+        }
+    }
+
+    /// Runs `work` (the rest of the request) with this meta available to
+    /// [`RequestMeta::current`]; called by `guard::guard` around every handler.
+    pub async fn scope<F: std::future::Future>(self, work: F) -> F::Output {
+        CURRENT.scope(self, work).await
+    }
 }

@@ -8,7 +8,7 @@
 mod meta;
 mod writer;
 
-pub use meta::{capture, RequestMeta};
+pub use meta::RequestMeta;
 pub use writer::{purge, spawn_purge, Audit, CHANNEL_CAPACITY};
 
 use crate::state::AppState;

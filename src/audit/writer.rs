@@ -146,8 +146,7 @@ async fn write(db: &Db, batch: Vec<Message>) {
 async fn insert(db: &Db, rows: Vec<NewAuditRow>) {
     let count = rows.len();
     for attempt in 1..=WRITE_ATTEMPTS {
-        // A copy for each attempt: rows are small and a failure is rare.
-        match store::insert_batch(db, rows.clone()).await {
+        match store::insert_batch(db, &rows).await {
             Ok(()) => return,
             Err(e) if attempt == WRITE_ATTEMPTS => {
                 tracing::error!(target: "audit", error = %e, count, "audit events not stored (they are in the log)");
@@ -176,7 +175,6 @@ fn log_and_row(event: AuditEvent) -> NewAuditRow {
         grant_type: event.grant_type,
         target: event.target.as_ref().map(super::Target::render),
     };
-    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     tracing::info!(
         target: "audit",
         kind = row.kind,
@@ -193,6 +191,11 @@ fn log_and_row(event: AuditEvent) -> NewAuditRow {
         "audit event"
     );
     row
+}
+
+/// A column as logged: its value, or `-` when absent (borrowed, so logging allocates nothing).
+fn dash(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("-")
 }
 
 /// Deletes events older than `retention_days` (0 keeps everything); returns how many.

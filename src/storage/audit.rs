@@ -9,7 +9,6 @@ use sea_orm::{
 pub type AuditRow = Model;
 
 /// A row to insert; the id is the database's.
-#[derive(Clone)]
 pub struct NewAuditRow {
     pub at: i64,
     pub kind: &'static str,
@@ -26,31 +25,30 @@ pub struct NewAuditRow {
 
 /// Inserts `rows` in one statement per chunk (so a burst costs a few statements, not one a
 /// row). Chunks stay below SQLite's and PostgreSQL's bound-parameter limits.
-pub async fn insert_batch(db: &impl ConnectionTrait, rows: Vec<NewAuditRow>) -> Result<(), DbErr> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<ActiveModel> = rows.by_ref().take(500).map(active).collect();
-        Entity::insert_many(chunk)
+/// Takes the rows by reference so that a retry after a failure needs no copy made in advance.
+pub async fn insert_batch(db: &impl ConnectionTrait, rows: &[NewAuditRow]) -> Result<(), DbErr> {
+    for chunk in rows.chunks(500) {
+        Entity::insert_many(chunk.iter().map(active))
             .exec_without_returning(db)
             .await?;
     }
     Ok(())
 }
 
-fn active(row: NewAuditRow) -> ActiveModel {
+fn active(row: &NewAuditRow) -> ActiveModel {
     ActiveModel {
         id: NotSet,
         at: Set(row.at),
         kind: Set(row.kind.to_string()),
-        client_id: Set(row.client_id),
-        user_id: Set(row.user_id),
-        username: Set(row.username),
-        ip: Set(row.ip),
-        user_agent: Set(row.user_agent),
-        request_id: Set(row.request_id),
+        client_id: Set(row.client_id.clone()),
+        user_id: Set(row.user_id.clone()),
+        username: Set(row.username.clone()),
+        ip: Set(row.ip.clone()),
+        user_agent: Set(row.user_agent.clone()),
+        request_id: Set(row.request_id.clone()),
         reason: Set(row.reason.map(str::to_string)),
         grant_type: Set(row.grant_type.map(str::to_string)),
-        target: Set(row.target),
+        target: Set(row.target.clone()),
     }
 }
 

@@ -466,7 +466,7 @@ async fn the_purge_removes_rows_older_than_the_retention_only() {
     };
     store::insert_batch(
         &app.state.db,
-        vec![
+        &[
             row(now - 91 * 86_400, "old"),
             row(now - 89 * 86_400, "recent"),
             row(now, "new"),
