@@ -20,6 +20,7 @@ mod logs;
 mod malformed;
 mod metrics;
 mod outage;
+mod pages;
 mod registration;
 mod throttle;
 mod tokens;
