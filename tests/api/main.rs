@@ -5,6 +5,7 @@
 mod access_tokens;
 mod audit;
 mod authorization_code;
+mod browser;
 mod cli;
 mod client_jwks;
 mod config_file;
