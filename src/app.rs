@@ -106,10 +106,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::guard::guard))
         // Outside the guard, so that its pages too are in the user's language.
-        .layer(axum::middleware::from_fn_with_state(
-            state.assets.clone(),
-            crate::views::i18n::scope,
-        ))
+        .layer(crate::views::i18n::PagesLayer::new(state.assets.clone()))
         // Outside the guard, so a contained panic is counted as the 500 it became.
         .layer(crate::telemetry::http::TrackLayer::new(
             state.metrics.clone(),

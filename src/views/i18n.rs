@@ -6,19 +6,20 @@
 //! browser's `Accept-Language` (RFC 9110 §12.5.4, q-values), then English. A key missing
 //! from a catalog falls back to English; a test keeps every catalog complete.
 //!
-//! The language of the current request lives in a task-local set by [`scope`] (the layer
-//! around every route), so error pages made deep in a handler (or by `AppError`) are in the
-//! user's language without threading it through every call; a handler that learns
-//! `ui_locales` calls [`prefer`].
+//! The language of the current request lives in a task-local that [`PagesLayer`] sets
+//! around every route, so that error pages made deep in a handler (or by `AppError`, or by
+//! the guard) are in the user's language and brand without threading them through every
+//! call; a handler that learns the request's `ui_locales` calls [`prefer`].
 use std::cell::Cell;
 use std::sync::{Arc, LazyLock};
+use std::task::{Context, Poll};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::Response;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use tokio::task::futures::TaskLocalFuture;
 
 use super::assets::Assets;
 
@@ -170,7 +171,7 @@ impl Tr {
 }
 
 /// What the current request renders pages with.
-struct Current {
+pub struct Current {
     accept_language: Option<Lang>,
     ui_locales: Cell<Option<Lang>>,
     assets: Arc<Assets>,
@@ -204,18 +205,60 @@ pub fn prefer(ui_locales: Option<&str>) {
 }
 
 /// The layer around every route: the browser's language and the assets, for the pages.
-pub async fn scope(State(assets): State<Arc<Assets>>, request: Request, next: Next) -> Response {
-    let accept_language = request
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(from_accept_language);
-    let current = Current {
-        accept_language,
-        ui_locales: Cell::new(None),
-        assets,
-    };
-    CURRENT.scope(current, next.run(request)).await
+/// Hand-written rather than `middleware::from_fn`, which boxes the future and clones the
+/// inner service per request (see `telemetry/http.rs`): it is on every request, `/token`
+/// included, where it costs one header lookup.
+#[derive(Clone)]
+pub struct PagesLayer(Arc<Assets>);
+
+impl PagesLayer {
+    pub fn new(assets: Arc<Assets>) -> PagesLayer {
+        PagesLayer(assets)
+    }
+}
+
+impl<S> tower::Layer<S> for PagesLayer {
+    type Service = Pages<S>;
+
+    fn layer(&self, inner: S) -> Pages<S> {
+        Pages {
+            inner,
+            assets: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Pages<S> {
+    inner: S,
+    assets: Arc<Assets>,
+}
+
+impl<S> tower::Service<Request> for Pages<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TaskLocalFuture<Current, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let accept_language = request
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(from_accept_language);
+        let current = Current {
+            accept_language,
+            ui_locales: Cell::new(None),
+            assets: self.assets.clone(),
+        };
+        CURRENT.scope(current, self.inner.call(request))
+    }
 }
 
 #[cfg(test)]

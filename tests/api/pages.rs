@@ -467,3 +467,26 @@ async fn an_error_page_offers_a_way_back_and_no_internal_message() {
     assert!(html.contains("The request is malformed."), "{html}");
     assert_eq!(select_all(&html, ".detail code").len(), 1, "{html}");
 }
+
+/// Pages made outside any handler (here the body guard's 413) are in the browser's language
+/// and carry the brand too.
+#[tokio::test]
+async fn the_guards_pages_are_translated_and_branded() {
+    let app = spawn_app_with(|s| s.brand_name = "Example Corp".into()).await;
+    let response = http()
+        .post(app.url("/login"))
+        .header(ACCEPT_LANGUAGE, "de-DE,de;q=0.9")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 100_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let html = response.text().await.unwrap();
+    assert_eq!(attr(&html, "html", "lang").as_deref(), Some("de"));
+    assert_eq!(
+        select_all(&html, "main h1"),
+        vec!["Die Anfrage ist zu groß"]
+    );
+    assert_eq!(select_all(&html, ".brand-name"), vec!["Example Corp"]);
+}
