@@ -78,7 +78,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route(introspect::PATH, axum::routing::post(introspect::handler))
         .merge(cors)
         .merge(crate::oauth::register::routes())
-        .route("/assets/tessera.css", get(stylesheet));
+        .route(crate::views::assets::PATH, get(crate::views::assets::serve));
 
     let router = api
         .merge(browser)
@@ -88,6 +88,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             state.clone(),
             crate::guard::guard,
         ))
+        // Outside the guard, so that its pages too are in the user's language.
+        .layer(crate::views::i18n::PagesLayer::new(state.assets.clone()))
         // Outside the guard, so a contained panic is counted as the 500 it became.
         .layer(crate::telemetry::http::TrackLayer::new(
             state.metrics.clone(),
@@ -102,14 +104,23 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
 
 fn security_headers(https: bool) -> Vec<(HeaderName, HeaderValue)> {
     let mut headers = vec![
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
         (
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
+            HeaderValue::from_static(crate::views::CSP),
         ),
-        (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ),
     ];
     if https {
         headers.push((
@@ -118,22 +129,6 @@ fn security_headers(https: bool) -> Vec<(HeaderName, HeaderValue)> {
         ));
     }
     headers
-}
-
-async fn stylesheet() -> impl IntoResponse {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
-        ],
-        crate::views::STYLESHEET,
-    )
 }
 
 async fn not_found() -> impl IntoResponse {

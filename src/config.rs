@@ -159,6 +159,21 @@ pub struct Settings {
     /// Show the local password form on the login page.
     #[arg(long, env = "TESSERA_PASSWORD_LOGIN", default_value_t = true, action = clap::ArgAction::Set)]
     pub password_login: bool,
+    /// Where the login page's "Forgot your password?" link goes (none: no link).
+    #[arg(long, env = "TESSERA_PASSWORD_RESET_URL")]
+    pub password_reset_url: Option<Url>,
+    /// The name shown at the top and in the title of every page.
+    #[arg(long, env = "TESSERA_BRAND_NAME", default_value = "Tessera")]
+    pub brand_name: String,
+    /// A logo file (SVG, PNG, JPEG or WebP, at most 512 KiB) shown above every page.
+    #[arg(long, env = "TESSERA_BRAND_LOGO")]
+    pub brand_logo: Option<std::path::PathBuf>,
+    /// The colour of buttons and links, as #rgb or #rrggbb; its text colour is derived.
+    #[arg(long, env = "TESSERA_BRAND_COLOR")]
+    pub brand_color: Option<String>,
+    /// An extra stylesheet file, served after Tessera's own.
+    #[arg(long, env = "TESSERA_BRAND_CSS")]
+    pub brand_css: Option<std::path::PathBuf>,
     /// First login through an upstream provider for an unknown identity.
     #[arg(long, env = "TESSERA_FEDERATION_POLICY", default_value = "provision")]
     pub federation_policy: FederationPolicy,
@@ -279,6 +294,19 @@ impl Settings {
             || self.login_ip_lock_after <= self.login_ip_delay_after
         {
             return Err("TESSERA_LOGIN_LOCK_AFTER (and _IP_LOCK_AFTER) must be above the matching _DELAY_AFTER".into());
+        }
+        if let Some(url) = &self.password_reset_url {
+            if !crate::types::is_https_or_loopback(url) {
+                return Err(format!(
+                    "TESSERA_PASSWORD_RESET_URL must be an https URL (http only on a loopback host): got {url}"
+                ));
+            }
+        }
+        if self.brand_name.trim().is_empty() || self.brand_name.chars().count() > 60 {
+            return Err("TESSERA_BRAND_NAME must be 1 to 60 characters".into());
+        }
+        if let Some(color) = &self.brand_color {
+            crate::views::brand::Palette::for_color(color)?;
         }
         if !(0..=60).contains(&self.refresh_grace_seconds) {
             return Err("TESSERA_REFRESH_GRACE_SECONDS must be between 0 and 60".into());

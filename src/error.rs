@@ -71,15 +71,17 @@ impl IntoResponse for AppError {
         let mut response = if self.is_unavailable() {
             crate::views::error_page(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "The service cannot complete sign-in right now. Please try again in a moment.",
+                "error-unavailable-title",
+                "error-unavailable",
             )
         } else {
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Html("<!doctype html><title>Error</title><p>Something went wrong on our side. Please try again.</p>"),
-            )
-                .into_response()
+            // Rendered here rather than through `views::page`, whose own failure is an
+            // `AppError`: a page that cannot render falls back to plain text.
+            let page = crate::views::ErrorPage::keys("error-internal-title", "error-internal");
+            let html = askama::Template::render(&page).unwrap_or_else(|_| {
+                "<!doctype html><title>Error</title><p>Something went wrong on our side. Please try again.</p>".to_string()
+            });
+            (StatusCode::INTERNAL_SERVER_ERROR, Html(html)).into_response()
         };
         if response.status() == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(

@@ -94,8 +94,8 @@ async fn guarded(state: &AppState, request: Request, next: Next) -> Response {
             } else {
                 error_page(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    "The service cannot complete this right now. Please try again in a moment.",
+                    "error-unavailable-title",
+                    "error-unavailable",
                 )
             };
             response.headers_mut().insert(
@@ -112,8 +112,8 @@ async fn guarded(state: &AppState, request: Request, next: Next) -> Response {
             } else {
                 error_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "Something went wrong on our side. Please try again.",
+                    "error-internal-title",
+                    "error-internal",
                 )
             };
             response
@@ -146,17 +146,17 @@ async fn admit_body(request: Request, json: bool) -> Result<Request, Response> {
         Ok(bytes) => return Ok(Request::from_parts(parts, Body::from(bytes))),
         Err(Refused::TooLarge) => (
             StatusCode::PAYLOAD_TOO_LARGE,
-            "The request is too large",
+            "error-too-large-title",
             "the request body is larger than 65536 bytes",
         ),
         Err(Refused::Slow) => (
             StatusCode::REQUEST_TIMEOUT,
-            "The request took too long",
+            "error-too-slow-title",
             "the request body did not arrive in time",
         ),
         Err(Refused::Broken) => (
             StatusCode::BAD_REQUEST,
-            "Invalid request",
+            "error-form-title",
             "the request body could not be read",
         ),
     };
@@ -212,7 +212,8 @@ fn refusal(json: bool, status: StatusCode, title: &str, description: &'static st
     let mut response = if json {
         OAuthError::invalid_request(description).into_response()
     } else {
-        error_page(status, title, "Go back to the application and try again.")
+        // `title` is a catalog key.
+        error_page(status, title, "error-go-back")
     };
     *response.status_mut() = status;
     response

@@ -24,6 +24,7 @@ use crate::storage;
 /// Connects, migrates and loads (or generates) keys: everything a running server needs.
 pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
     settings.check().map_err(anyhow::Error::msg)?;
+    let assets = crate::views::assets::Assets::load(&settings).map_err(anyhow::Error::msg)?;
     let db = storage::opening::open(&settings.database_url, settings.db_pool_size)
         .await
         .map_err(anyhow::Error::msg)?;
@@ -41,7 +42,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         ),
         None => crate::throttle::Store::Db(db.clone()),
     };
-    let state = AppState::new(db, keys, clock, settings, throttle_store);
+    let state = AppState::new(db, keys, clock, settings, throttle_store, assets);
     // Key rotations and promotions reach this instance within a poll, without a restart.
     state.keys.start_watch(
         state.db.clone(),

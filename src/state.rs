@@ -44,6 +44,8 @@ pub struct Shared {
     pub audit: crate::audit::Audit,
     /// This instance's metrics, served by the admin listener.
     pub metrics: Arc<crate::telemetry::Metrics>,
+    /// The brand and the files the pages load (read once at start).
+    pub assets: Arc<crate::views::assets::Assets>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
         clock: SharedClock,
         settings: Settings,
         throttle_store: crate::throttle::Store,
+        assets: crate::views::assets::Assets,
     ) -> AppState {
         let settings = Arc::new(settings);
         AppState(Arc::new(Shared {
@@ -73,6 +76,7 @@ impl AppState {
             ),
             audit: crate::audit::Audit::start(db.clone(), clock.clone()),
             metrics: Default::default(),
+            assets: Arc::new(assets),
             db,
             keys,
             clock,

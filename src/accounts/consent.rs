@@ -12,16 +12,53 @@ use crate::oauth::interaction::{self, expired, session};
 use crate::state::AppState;
 use crate::storage::{clients, consents, users};
 use crate::types::Scopes;
-use crate::views::{error_page, page, ConsentPage, ScopeLine};
+use crate::views::{app_page, AppCard, ConsentPage, ErrorPage, ScopeLine, Tr, Ui};
 
-fn describe(scope: &str) -> &'static str {
+/// The order scopes are listed in: `openid` (who you are) first, then what the app may
+/// read, and `offline_access` last, since it says how long the others last.
+fn rank(scope: &str) -> u8 {
     match scope {
-        "openid" => "confirm who you are",
-        "profile" => "your name and username",
-        "email" => "your email address",
-        "offline_access" => "stay signed in to your account when you are not using it",
-        _ => "access defined by the application",
+        "openid" => 0,
+        "profile" => 1,
+        "email" => 2,
+        "offline_access" => 9,
+        _ => 5,
     }
+}
+
+/// A scope in plain words: the catalog's `scope-NAME` and `scope-NAME-desc` for the scopes
+/// Tessera defines, the scope's own name for one an app defines.
+fn describe(tr: &Tr, scope: &str) -> ScopeLine {
+    let (title, description) = match scope {
+        "openid" => ("scope-openid", "scope-openid-desc"),
+        "profile" => ("scope-profile", "scope-profile-desc"),
+        "email" => ("scope-email", "scope-email-desc"),
+        "offline_access" => ("scope-offline_access", "scope-offline_access-desc"),
+        _ => {
+            return ScopeLine {
+                name: scope.to_string(),
+                title: scope.to_string(),
+                description: tr.t("scope-other-desc"),
+            }
+        }
+    };
+    ScopeLine {
+        name: scope.to_string(),
+        title: tr.t(title),
+        description: tr.t(description),
+    }
+}
+
+/// The requested scopes in display order, split into those not yet allowed and those the
+/// user already allowed this app.
+fn scope_lines(tr: &Tr, requested: &Scopes, granted: &Scopes) -> (Vec<ScopeLine>, Vec<ScopeLine>) {
+    let mut scopes: Vec<&str> = requested.iter().collect();
+    scopes.sort_by_key(|s| rank(s));
+    let (old, new): (Vec<&str>, Vec<&str>) = scopes.into_iter().partition(|s| granted.contains(s));
+    (
+        new.into_iter().map(|s| describe(tr, s)).collect(),
+        old.into_iter().map(|s| describe(tr, s)).collect(),
+    )
 }
 
 pub async fn show(
@@ -37,36 +74,36 @@ pub async fn show(
     else {
         return Ok(expired(&state, &headers));
     };
+    crate::views::i18n::prefer(request.ui_locales.as_deref());
     let Some(login) = session::active_login(&state, &session).await? else {
         return Ok(expired(&state, &headers));
     };
-    let user = users::find(&state.db, &login.user_id).await?;
+    let found = users::find_with_consent(&state.db, &login.user_id, &request.client_id).await?;
     let client = clients::find(&state.db, &request.client_id).await?;
-    let (Some(user), Some(client)) = (user, client) else {
+    let (Some((user, granted)), Some(client)) = (found, client) else {
         return Ok(expired(&state, &headers));
     };
     let csrf = session::csrf_token(&session).await?;
-    let scopes = Scopes::from_stored(&request.scope)
-        .iter()
-        .map(|s| ScopeLine {
-            name: s.to_string(),
-            description: describe(s),
-        })
-        .collect();
-    Ok(page(
-        StatusCode::OK,
-        &ConsentPage {
-            client_name: &client.name,
-            client_id: &client.client_id,
-            username: &user.username,
-            request_id: &request_id,
-            csrf: &csrf,
-            scopes,
-            client_uri: client.client_uri.as_deref(),
-            policy_uri: client.policy_uri.as_deref(),
-            tos_uri: client.tos_uri.as_deref(),
+    let ui = Ui::current();
+    let (new_scopes, granted_scopes) =
+        scope_lines(&ui.tr, &Scopes::from_stored(&request.scope), &granted);
+    let consent = ConsentPage {
+        ui,
+        app: AppCard {
+            name: &client.name,
+            logo: client.logo_uri.as_deref(),
         },
-    ))
+        client_id: &client.client_id,
+        username: &user.username,
+        request_id: &request_id,
+        csrf: &csrf,
+        new_scopes,
+        granted_scopes,
+        client_uri: client.client_uri.as_deref(),
+        policy_uri: client.policy_uri.as_deref(),
+        tos_uri: client.tos_uri.as_deref(),
+    };
+    Ok(app_page(StatusCode::OK, &consent.app, &consent))
 }
 
 pub async fn submit(
@@ -84,6 +121,7 @@ pub async fn submit(
     let Some(mut request) = session::load_pending(&session, &request_id, now).await? else {
         return Ok(expired(&state, &headers));
     };
+    crate::views::i18n::prefer(request.ui_locales.as_deref());
     let Some(login) = session::active_login(&state, &session).await? else {
         return Ok(expired(&state, &headers));
     };
@@ -105,10 +143,8 @@ pub async fn submit(
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
             Ok(interaction::fail(&state, &request, &error))
         }
-        _ => Ok(error_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "Choose Allow or Deny.",
-        )),
+        _ => Ok(ErrorPage::keys("error-form-title", "error-consent-choose")
+            .back(interaction::consent_url(&request_id), "error-try-again")
+            .respond(StatusCode::BAD_REQUEST)),
     }
 }

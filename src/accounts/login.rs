@@ -13,14 +13,14 @@ use crate::secrets::Secret;
 use crate::state::AppState;
 use crate::storage::{clients, users};
 use crate::throttle::{Attempt, ClientIp};
-use crate::views::{error_page, page, LoginPage};
+use crate::views::{app_page, AppCard, LoginPage, Tr, Ui};
 
-const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
 /// How long a login refused for a full hashing queue is asked to wait.
 const BUSY_RETRY_AFTER: u32 = 2;
 
+/// The lockout message: how long to wait, never which counter (account or address) locked.
 fn too_many_attempts(seconds: i64) -> String {
-    format!("Too many failed sign-in attempts. Please wait {seconds} seconds, then try again.")
+    Tr::current().tn("login-too-many-attempts", "seconds", seconds)
 }
 
 fn with_retry_after(mut response: Response, seconds: i64) -> Response {
@@ -43,6 +43,7 @@ pub async fn show(
     else {
         return Ok(expired(&state, &headers));
     };
+    crate::views::i18n::prefer(request.ui_locales.as_deref());
     let username = request.login_hint.clone().unwrap_or_default();
     render(
         &state,
@@ -65,24 +66,29 @@ async fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let client_name = clients::find(&state.db, &request.client_id)
-        .await?
-        .map(|c| c.name)
-        .unwrap_or_default();
+    let client = clients::find(&state.db, &request.client_id).await?;
+    let app = AppCard {
+        name: client.as_ref().map(|c| c.name.as_str()).unwrap_or_default(),
+        logo: client.as_ref().and_then(|c| c.logo_uri.as_deref()),
+    };
     let csrf = session::csrf_token(session).await?;
     let upstreams = crate::federation::login_buttons(&state.db, request_id).await?;
-    Ok(page(
-        status,
-        &LoginPage {
-            client_name: &client_name,
-            request_id,
-            csrf: &csrf,
-            username,
-            error,
-            password_login: state.settings.password_login,
-            upstreams,
-        },
-    ))
+    let login = LoginPage {
+        ui: Ui::current(),
+        app,
+        request_id,
+        csrf: &csrf,
+        username,
+        error: error.map(str::to_string),
+        password_login: state.settings.password_login,
+        upstreams,
+        reset_url: state
+            .settings
+            .password_reset_url
+            .as_ref()
+            .map(|u| u.as_str()),
+    };
+    Ok(app_page(status, &login.app, &login))
 }
 
 pub async fn submit(
@@ -101,12 +107,14 @@ pub async fn submit(
     let Some(mut request) = session::load_pending(&session, &request_id, now).await? else {
         return Ok(expired(&state, &headers));
     };
+    crate::views::i18n::prefer(request.ui_locales.as_deref());
     if !state.settings.password_login {
-        return Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "Password sign-in is disabled",
-            "Use one of the sign-in buttons.",
-        ));
+        return Ok(crate::views::ErrorPage::keys(
+            "error-password-login-off-title",
+            "error-password-login-off",
+        )
+        .back(interaction::login_url(&request_id), "error-back-to-sign-in")
+        .respond(StatusCode::FORBIDDEN));
     }
     let username = params
         .get("username")
@@ -138,11 +146,9 @@ pub async fn submit(
         .filter(|u| !u.disabled)
         .and_then(|u| u.password_hash.clone());
     let Ok(verified) = state.passwords.verify(hash, password).await else {
-        let page = error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Too many sign-ins at once",
-            "The service is busy signing other people in. Please try again in a few seconds.",
-        );
+        let page = crate::views::ErrorPage::keys("error-busy-title", "error-busy")
+            .back(interaction::login_url(&request_id), "error-try-again")
+            .respond(StatusCode::SERVICE_UNAVAILABLE);
         return Ok(with_retry_after(page, BUSY_RETRY_AFTER.into()));
     };
     let user = match user {
@@ -163,7 +169,7 @@ pub async fn submit(
                 &request,
                 &request_id,
                 &username,
-                Some(BAD_CREDENTIALS),
+                Some(&Tr::current().t("login-bad-credentials")),
                 StatusCode::UNAUTHORIZED,
             )
             .await;

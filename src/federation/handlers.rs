@@ -18,7 +18,7 @@ use crate::oauth::interaction::{self, expired, login_url, request_id};
 use crate::oauth::params::Params;
 use crate::state::AppState;
 use crate::storage::upstreams::{self, Upstream};
-use crate::views::{page, ErrorPage};
+use crate::views::{ErrorPage, Tr};
 
 /// Session key of the upstream logins in flight.
 const ATTEMPTS: &str = "federation";
@@ -38,25 +38,22 @@ struct Attempt {
     created_at: i64,
 }
 
-/// An error page with a way back to the login page of the pending request, if any.
-fn error_page(status: StatusCode, title: &str, message: &str, retry: Option<&str>) -> Response {
-    page(
-        status,
-        &ErrorPage {
-            title,
-            message,
-            retry: retry.map(login_url),
-        },
-    )
+/// An error page (texts already translated) with a way back to the login page of the
+/// pending request, if any.
+fn error_page(status: StatusCode, title: String, message: String, retry: Option<&str>) -> Response {
+    let mut page = ErrorPage::text(title, message);
+    if let Some(request_id) = retry {
+        page = page.back(login_url(request_id), "error-back-to-sign-in");
+    }
+    page.respond(status)
 }
 
 fn bad_callback() -> Response {
-    error_page(
-        StatusCode::BAD_REQUEST,
-        "This sign-in response is not valid",
-        "It does not belong to a sign-in started in this browser, or it was already used. Go back to the application and sign in again.",
-        None,
+    ErrorPage::keys(
+        "error-upstream-bad-callback-title",
+        "error-upstream-bad-callback",
     )
+    .respond(StatusCode::BAD_REQUEST)
 }
 
 /// `GET /login/upstream/{name}?request_id=...`: sends the browser to the upstream.
@@ -74,15 +71,17 @@ pub async fn start(
     let Some(request) = session::load_pending(&session, &request_id, now).await? else {
         return Ok(expired(&state, &headers));
     };
+    crate::views::i18n::prefer(request.ui_locales.as_deref());
     let upstream = match name {
         Ok(Path(name)) if check_name(&name).is_ok() => upstreams::find(&state.db, &name).await?,
         _ => None,
     };
     let Some(upstream) = upstream else {
+        let tr = Tr::current();
         return Ok(error_page(
             StatusCode::NOT_FOUND,
-            "Unknown sign-in provider",
-            "This way of signing in is not available.",
+            tr.t("error-upstream-unknown-title"),
+            tr.t("error-upstream-unknown"),
             Some(&request_id),
         ));
     };
@@ -140,10 +139,11 @@ pub async fn callback(
     };
     let retry = Some(attempt.request_id.as_str());
     let Some(upstream) = upstreams::find(&state.db, &attempt.upstream).await? else {
+        let tr = Tr::current();
         return Ok(error_page(
             StatusCode::BAD_REQUEST,
-            "Unknown sign-in provider",
-            "This way of signing in was removed meanwhile.",
+            tr.t("error-upstream-unknown-title"),
+            tr.t("error-upstream-removed"),
             retry,
         ));
     };
@@ -155,6 +155,7 @@ pub async fn callback(
     let Some(mut request) = session::load_pending(&session, &attempt.request_id, now).await? else {
         return Ok(expired(&state, &headers));
     };
+    crate::views::i18n::prefer(request.ui_locales.as_deref());
     if let Some(error) = params.get("error") {
         if error == "access_denied" {
             session::remove_pending(&session, &attempt.request_id).await?;
@@ -163,10 +164,11 @@ pub async fn callback(
             return Ok(interaction::fail(&state, &request, &error));
         }
         tracing::warn!(upstream = %upstream.name, error = %error.chars().take(64).collect::<String>(), "upstream returned an error");
+        let tr = Tr::current();
         return Ok(error_page(
             StatusCode::BAD_GATEWAY,
-            &format!("{} could not sign you in", label(&upstream)),
-            "The provider reported an error. Try again, or use another way to sign in.",
+            tr.t1("error-upstream-error-title", "provider", label(&upstream)),
+            tr.t("error-upstream-error"),
             retry,
         ));
     }
@@ -248,13 +250,14 @@ pub async fn callback(
 
 fn upstream_failure(upstream: &Upstream, error: &UpstreamError, request_id: &str) -> Response {
     let name = label(upstream);
+    let tr = Tr::current();
     match error {
         UpstreamError::Unavailable(_) => {
             tracing::warn!(upstream = %upstream.name, error = %error, "upstream unavailable");
             error_page(
                 StatusCode::BAD_GATEWAY,
-                &format!("{name} is not available"),
-                &format!("We could not reach {name} to sign you in. Try again later, or use another way to sign in."),
+                tr.t1("error-upstream-unavailable-title", "provider", &name),
+                tr.t1("error-upstream-unavailable", "provider", &name),
                 Some(request_id),
             )
         }
@@ -262,8 +265,8 @@ fn upstream_failure(upstream: &Upstream, error: &UpstreamError, request_id: &str
             tracing::warn!(upstream = %upstream.name, error = %error, "upstream refused the code");
             error_page(
                 StatusCode::BAD_REQUEST,
-                &format!("{name} did not complete the sign-in"),
-                "The sign-in could not be completed. Try again.",
+                tr.t1("error-upstream-refused-title", "provider", &name),
+                tr.t("error-upstream-refused"),
                 Some(request_id),
             )
         }
@@ -271,8 +274,8 @@ fn upstream_failure(upstream: &Upstream, error: &UpstreamError, request_id: &str
             tracing::warn!(target: "security", event = "federation_invalid_id_token", upstream = %upstream.name, error = %error, "upstream ID token rejected");
             error_page(
                 StatusCode::BAD_REQUEST,
-                "The sign-in could not be verified",
-                &format!("The answer from {name} did not pass our security checks, so you were not signed in. Try again."),
+                tr.t("error-upstream-unverified-title"),
+                tr.t1("error-upstream-unverified", "provider", &name),
                 Some(request_id),
             )
         }
@@ -281,23 +284,21 @@ fn upstream_failure(upstream: &Upstream, error: &UpstreamError, request_id: &str
 
 fn refused(upstream: &Upstream, refusal: Refusal, request_id: &str) -> Response {
     let name = label(upstream);
+    let tr = Tr::current();
     let message = match refusal {
-        Refusal::NotLinked => format!(
-            "Your {name} account is not linked to an account here, and this server does not create accounts on first sign-in. Ask an administrator, or use another way to sign in."
+        Refusal::NotLinked => tr.t1("error-refused-not-linked", "provider", &name),
+        Refusal::Disabled => tr.t("error-refused-disabled"),
+        Refusal::WrongHostedDomain => tr.t1(
+            "error-refused-hosted-domain",
+            "domain",
+            upstream.hosted_domain.as_deref().unwrap_or_default(),
         ),
-        Refusal::Disabled => "This account is disabled. Ask an administrator.".to_string(),
-        Refusal::WrongHostedDomain => format!(
-            "Only {} accounts may sign in here.",
-            upstream.hosted_domain.as_deref().unwrap_or("organization")
-        ),
-        Refusal::AmbiguousEmail => {
-            "Several accounts here have this email address, so we cannot tell which one is yours. Ask an administrator.".to_string()
-        }
+        Refusal::AmbiguousEmail => tr.t("error-refused-ambiguous-email"),
     };
     error_page(
         StatusCode::FORBIDDEN,
-        "You cannot sign in with this account",
-        &message,
+        tr.t("error-refused-title"),
+        message,
         Some(request_id),
     )
 }

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::storage::clients::Client;
 use crate::types::AuthMethod;
 use crate::types::Scopes;
-use crate::views::error_page;
+use crate::views::{error_page, ErrorPage};
 use std::sync::Arc;
 
 pub async fn handler(
@@ -28,9 +28,7 @@ pub async fn handler(
 ) -> Result<Response, AppError> {
     let raw: &[u8] = if method == Method::POST {
         if !is_form(&headers) {
-            return Ok(bad_request(
-                "The authorization request must be sent as a form.",
-            ));
+            return Ok(bad_request("error-authorize-not-form"));
         }
         &body
     } else {
@@ -38,15 +36,29 @@ pub async fn handler(
     };
     let params = match Params::parse(raw) {
         Ok(params) => params,
-        Err(e) => return Ok(bad_request(&e.description)),
+        Err(e) => {
+            return Ok(
+                ErrorPage::keys("error-authorize-title", "error-authorize-malformed")
+                    .detail(e.description)
+                    .respond(StatusCode::BAD_REQUEST),
+            )
+        }
     };
+    crate::views::i18n::prefer(params.get("ui_locales"));
     let client = match check_client(&state, &params).await? {
         Ok(client) => client,
         Err(message) => return Ok(bad_request(message)),
     };
     let redirect_uri = match check_redirect_uri(&client, &params) {
         Ok(uri) => uri,
-        Err(message) => return Ok(bad_request(message)),
+        Err(message) => {
+            // The app is known, only its redirect is not: its home page is a safe way back.
+            let mut page = ErrorPage::keys("error-authorize-title", message);
+            if let Some(home) = &client.client_uri {
+                page = page.back(home.clone(), "error-back-to-app");
+            }
+            return Ok(page.respond(StatusCode::BAD_REQUEST));
+        }
     };
     let now = state.clock.now();
     match validate(&client, redirect_uri.clone(), &params, now) {
@@ -60,8 +72,9 @@ pub async fn handler(
     }
 }
 
+/// An authorization request refused with a page; `message` is a catalog key.
 fn bad_request(message: &str) -> Response {
-    error_page(StatusCode::BAD_REQUEST, "Invalid request", message)
+    error_page(StatusCode::BAD_REQUEST, "error-authorize-title", message)
 }
 
 /// RFC 6749 §4.1.2.1: an unknown client is never redirected to.
@@ -70,15 +83,13 @@ async fn check_client(
     params: &Params,
 ) -> Result<Result<Arc<Client>, &'static str>, AppError> {
     let Some(client_id) = params.get("client_id") else {
-        return Ok(Err(
-            "The request does not name a client (client_id is missing).",
-        ));
+        return Ok(Err("error-authorize-no-client"));
     };
     Ok(state
         .clients
         .get(&state.db, client_id)
         .await?
-        .ok_or("The application that sent you here is not registered."))
+        .ok_or("error-authorize-unknown-client"))
 }
 
 /// RFC 6749 §3.1.2.3 exact matching; OIDC Core §3.1.2.1 requires the parameter, RFC 6749
@@ -91,9 +102,9 @@ fn check_redirect_uri(client: &Client, params: &Params) -> Result<String, &'stat
         .any(|s| s == "openid");
     match params.get("redirect_uri") {
         Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok(uri.to_string()),
-        Some(_) => Err("The redirect URI is not registered for this application, so you cannot be sent back to it."),
+        Some(_) => Err("error-authorize-redirect-unregistered"),
         None if client.redirect_uris.len() == 1 && !openid => Ok(client.redirect_uris[0].clone()),
-        None => Err("The request has no redirect_uri."),
+        None => Err("error-authorize-no-redirect"),
     }
 }
 
@@ -121,6 +132,9 @@ fn validate(
         max_age,
         login_hint: params
             .get("login_hint")
+            .map(|h| h.chars().take(256).collect()),
+        ui_locales: params
+            .get("ui_locales")
             .map(|h| h.chars().take(256).collect()),
         created_at: now,
         login_done: false,

@@ -61,7 +61,7 @@ impl Documents {
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "authorization_response_iss_parameter_supported": true,
             "claim_types_supported": ["normal"],
-            "ui_locales_supported": ["en"],
+            "ui_locales_supported": crate::views::i18n::Lang::ALL.map(|l| l.tag()),
         });
         if settings.registration != crate::config::RegistrationPolicy::Off {
             doc["registration_endpoint"] = json!(e(super::register::PATH));

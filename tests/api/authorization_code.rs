@@ -368,7 +368,7 @@ async fn unregistered_redirect_uri_or_client_is_never_redirected_to() {
     let response = http().get(&url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());
-    assert!(response.text().await.unwrap().contains("not registered"));
+    assert!(response.text().await.unwrap().contains("did not register"));
 
     let url = authorize_url(&app, "no-such-client", &[]);
     let response = http().get(&url).send().await.unwrap();

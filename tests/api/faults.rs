@@ -272,12 +272,15 @@ async fn an_https_issuer_reached_over_plain_http_is_explained_on_the_expired_pag
         async move { request.send().await.unwrap().text().await.unwrap() }
     };
     let direct = page(None).await;
-    assert!(direct.contains("This sign-in link has expired"), "{direct}");
     assert!(
-        direct.contains("must be opened at https://login.example.com"),
+        direct.contains("This sign-in is no longer in progress"),
+        "{direct}"
+    );
+    assert!(
+        direct.contains("open this server at https://login.example.com"),
         "{direct}"
     );
     let proxied = page(Some("https")).await;
-    assert!(proxied.contains("This sign-in link has expired"));
-    assert!(!proxied.contains("must be opened at"), "{proxied}");
+    assert!(proxied.contains("This sign-in is no longer in progress"));
+    assert!(!proxied.contains("open this server at"), "{proxied}");
 }

@@ -5,6 +5,7 @@
 mod access_tokens;
 mod audit;
 mod authorization_code;
+mod browser;
 mod cli;
 mod client_jwks;
 mod config_file;
@@ -20,6 +21,7 @@ mod logs;
 mod malformed;
 mod metrics;
 mod outage;
+mod pages;
 mod registration;
 mod throttle;
 mod tokens;

@@ -140,7 +140,10 @@ fn expect_login_wait(answer: &Answer, seconds: i64) {
     assert_eq!(answer.retry_after, Some(seconds));
     assert_eq!(
         throttled_alert(answer),
-        format!("Too many failed sign-in attempts. Please wait {seconds} seconds, then try again.")
+        format!(
+            "Too many failed sign-in attempts. Please wait {seconds} second{}, then try again.",
+            if seconds == 1 { "" } else { "s" }
+        )
     );
 }
 

@@ -93,6 +93,7 @@ mod tests {
             prompt: Prompt::default(),
             max_age: None,
             login_hint: None,
+            ui_locales: None,
             created_at: NOW,
             login_done: false,
             consent_done: false,

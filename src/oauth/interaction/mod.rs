@@ -67,6 +67,9 @@ pub struct AuthRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// OIDC Core §3.1.2.1 `ui_locales`, as sent: the language of the pages that follow.
+    #[serde(default)]
+    pub ui_locales: Option<String>,
     pub created_at: i64,
     /// Set once the user has logged in during this request (satisfies prompt=login, max_age).
     pub login_done: bool,

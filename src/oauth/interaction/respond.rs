@@ -12,7 +12,7 @@ use crate::oauth::params::{is_form, Params};
 use crate::state::AppState;
 use crate::storage::{codes, users};
 use crate::types::Scopes;
-use crate::views::error_page;
+use crate::views::{error_page, ErrorPage};
 
 /// Decides what happens next with `request` and renders it. `request_id` names the request
 /// if it is already parked in the session (it resumes from the login or consent page).
@@ -26,8 +26,8 @@ pub async fn proceed(
     let Some(client) = state.clients.get(&state.db, &request.client_id).await? else {
         return Ok(error_page(
             StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The application that sent you here is no longer registered.",
+            "error-authorize-title",
+            "error-app-gone",
         ));
     };
     let login = session::active_login(state, session).await?;
@@ -164,27 +164,23 @@ pub fn redirect_error(
     response
 }
 
-/// The page for a link to a pending request that this browser no longer has. With an https
-/// issuer reached without a TLS-terminating proxy in front (no `X-Forwarded-Proto: https`),
-/// the likely cause is said too: the browser keeps the `__Host-` cookie only over https.
+/// The page for a link to a pending request that this browser does not have (any more):
+/// finished, cancelled, submitted twice, timed out, or started in another browser. It does
+/// not say "expired", which is only one of these. With an https issuer reached without a
+/// TLS-terminating proxy in front (no `X-Forwarded-Proto: https`), the likely cause is said
+/// too: the browser keeps the `__Host-` cookie only over https.
 pub fn expired(state: &AppState, headers: &HeaderMap) -> Response {
     let forwarded_https = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("https"));
-    let message = if state.settings.issuer.scheme() == "https" && !forwarded_https {
-        format!(
-            "Go back to the application and start signing in again. If this page keeps coming back: this server must be opened at {}. Over plain http your browser does not keep its sign-in cookie.",
-            state.settings.issuer_str()
-        )
-    } else {
-        "Go back to the application and start signing in again.".to_string()
-    };
-    error_page(
-        StatusCode::BAD_REQUEST,
-        "This sign-in link has expired",
-        &message,
-    )
+    let tr = crate::views::Tr::current();
+    let mut message = tr.t("error-not-in-progress");
+    if state.settings.issuer.scheme() == "https" && !forwarded_https {
+        message.push(' ');
+        message.push_str(&tr.t1("error-plain-http", "issuer", state.settings.issuer_str()));
+    }
+    ErrorPage::text(tr.t("error-not-in-progress-title"), message).respond(StatusCode::BAD_REQUEST)
 }
 
 /// The `request_id` a login, consent or upstream page was opened with.
@@ -205,15 +201,15 @@ pub async fn read_form(
     let Some(params) = is_form(headers).then(|| Params::parse(body).ok()).flatten() else {
         return Ok(Err(Box::new(error_page(
             StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The form could not be read.",
+            "error-form-title",
+            "error-form-unreadable",
         ))));
     };
     if !session::check_csrf(session, params.get("csrf_token")).await? {
         return Ok(Err(Box::new(error_page(
             StatusCode::FORBIDDEN,
-            "Your session has expired",
-            "The form was stale or came from another site. Go back to the application and try again.",
+            "error-stale-form-title",
+            "error-stale-form",
         ))));
     }
     Ok(Ok(params))

@@ -20,7 +20,7 @@ use crate::oauth::interaction::{self, session};
 use crate::oauth::params::{is_form, Params};
 use crate::state::AppState;
 use crate::storage::users;
-use crate::views::{error_page, page, LogoutPage, SignedOutPage};
+use crate::views::{error_page, page, ErrorPage, LogoutPage, SignedOutPage, Ui};
 use request::LogoutRequest;
 
 /// §2: GET or POST. Our own confirmation form posts back here with `confirm` and the
@@ -35,7 +35,7 @@ pub async fn handler(
 ) -> Result<Response, AppError> {
     let params = if method == Method::POST {
         if !is_form(&headers) {
-            return Ok(invalid("The sign-out request must be sent as a form."));
+            return Ok(invalid("error-logout-not-form", None));
         }
         Params::parse(&body)
     } else {
@@ -43,15 +43,22 @@ pub async fn handler(
     };
     let params = match params {
         Ok(params) => params,
-        Err(e) => return Ok(invalid(&e.description)),
+        Err(e) => {
+            return Ok(invalid(
+                "error-logout-malformed",
+                Some(e.description.into_owned()),
+            ))
+        }
     };
+    // RP-Initiated Logout 1.0 §2: `ui_locales`, as at /authorize.
+    crate::views::i18n::prefer(params.get("ui_locales"));
     let confirm = match (method == Method::POST, params.get("confirm")) {
         (true, Some(answer)) => {
             if !session::check_csrf(&session, params.get("csrf_token")).await? {
                 return Ok(error_page(
                     StatusCode::FORBIDDEN,
-                    "Your session has expired",
-                    "The form was stale or came from another site. Nothing was changed.",
+                    "error-stale-form-title",
+                    "error-stale-logout-form",
                 ));
             }
             Some(answer == "yes")
@@ -61,24 +68,21 @@ pub async fn handler(
     let login = session::active_login(&state, &session).await?;
     let request = match request::check(&state, &params, login.as_ref()).await? {
         Ok(request) => request,
-        Err(message) => return Ok(invalid(message)),
+        Err(message) => return Ok(invalid("error-logout-refused", Some(message.to_string()))),
     };
     let Some(login) = login else {
         // Nobody to sign out: the app's wish is already true.
         session.flush().await?;
         return Ok(finish(
             &request,
-            "You are signed out",
-            "You were not signed in.",
+            "signed-out-title",
+            "signed-out-not-signed-in",
         ));
     };
     match confirm {
         Some(false) => Ok(page(
             StatusCode::OK,
-            &SignedOutPage {
-                title: "You are still signed in",
-                message: "Nothing was changed. You can close this page.",
-            },
+            &SignedOutPage::keys("signed-out-stayed-title", "signed-out-stayed"),
         )),
         Some(true) => sign_out(&state, &session, &login, &request).await,
         None if request.hint_names_this_login => sign_out(&state, &session, &login, &request).await,
@@ -86,12 +90,14 @@ pub async fn handler(
     }
 }
 
-fn invalid(message: &str) -> Response {
-    error_page(
-        StatusCode::BAD_REQUEST,
-        "This sign-out request is not valid",
-        message,
-    )
+/// A refused logout request: `message` is a catalog key, `detail` the check's own words
+/// for the app's developer.
+fn invalid(message: &str, detail: Option<String>) -> Response {
+    let mut page = ErrorPage::keys("error-logout-title", message);
+    if let Some(detail) = detail {
+        page = page.detail(detail);
+    }
+    page.respond(StatusCode::BAD_REQUEST)
 }
 
 async fn sign_out(
@@ -120,18 +126,15 @@ async fn sign_out(
     }
     audit::record(state, event);
     session.flush().await?;
-    Ok(finish(
-        request,
-        "You are signed out",
-        "Your session in this browser has ended, and the apps you used in it lost their access to your account. Apps you allowed to stay connected while you are away keep it.",
-    ))
+    Ok(finish(request, "signed-out-title", "signed-out-done"))
 }
 
-/// §3: back to the app's registered `post_logout_redirect_uri` (with `state`), or a page.
+/// §3: back to the app's registered `post_logout_redirect_uri` (with `state`), or a page
+/// (`title` and `message` are catalog keys).
 fn finish(request: &LogoutRequest, title: &str, message: &str) -> Response {
     match &request.redirect_to {
         Some(url) => interaction::redirect(url),
-        None => page(StatusCode::OK, &SignedOutPage { title, message }),
+        None => page(StatusCode::OK, &SignedOutPage::keys(title, message)),
     }
 }
 
@@ -158,6 +161,7 @@ async fn confirmation(
     Ok(page(
         StatusCode::OK,
         &LogoutPage {
+            ui: Ui::current(),
             client_name: request.client.as_ref().map(|c| c.name.as_str()),
             username: user.as_ref().map(|u| u.username.as_str()),
             csrf: &csrf,

@@ -46,7 +46,7 @@ async fn a_bad_missing_or_replayed_state_is_refused() {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
         let html = response.text().await.unwrap();
         assert!(
-            html.contains("This sign-in response is not valid"),
+            html.contains("This sign-in answer cannot be used"),
             "{html}"
         );
     }
@@ -145,7 +145,7 @@ async fn unknown_upstream_and_expired_request_are_clear_pages() {
         .text()
         .await
         .unwrap()
-        .contains("Unknown sign-in provider"));
+        .contains("This way of signing in is not available"));
 
     let stale = s.down.url("/login/upstream/corp?request_id=gone");
     let response = browser.client.get(&stale).send().await.unwrap();

@@ -1,0 +1,113 @@
+# Tessera's pages in German. Same keys as en.ftl (a test checks).
+
+## Sign-in page
+login-title = Anmelden
+login-to-continue = um mit { $app } fortzufahren
+login-username = Benutzername
+login-password = Passwort
+login-submit = Anmelden
+login-forgot-password = Passwort vergessen?
+login-or = oder
+login-with = Mit { $provider } anmelden
+login-bad-credentials = Benutzername oder Passwort ist falsch.
+login-too-many-attempts = Zu viele fehlgeschlagene Anmeldeversuche. { $seconds ->
+    [one] Bitte warten Sie { $seconds } Sekunde und versuchen Sie es dann erneut.
+   *[other] Bitte warten Sie { $seconds } Sekunden und versuchen Sie es dann erneut.
+}
+
+## Consent page
+consent-title = Zugriff erlauben
+consent-heading = { $app } Zugriff auf Ihr Konto erlauben?
+consent-signed-in-as = Sie sind als { $user } angemeldet.
+consent-about-app = Über die App
+consent-privacy-policy = Datenschutzerklärung
+consent-terms = Nutzungsbedingungen
+consent-asks = { $app } möchte:
+consent-asks-more = { $app } möchte jetzt zusätzlich:
+consent-already-allowed = Bereits erlaubt haben Sie:
+consent-app-id = App-ID:
+consent-allow = Erlauben
+consent-deny = Ablehnen
+
+## Scopes, in plain words
+scope-openid = Wissen, wer Sie sind
+scope-openid-desc = Sie mit Ihrem Konto hier anmelden.
+scope-profile = Ihren Namen und Benutzernamen sehen
+scope-profile-desc = Ihr Name und Benutzername, wie sie in Ihrem Konto stehen.
+scope-email = Ihre E-Mail-Adresse sehen
+scope-email-desc = Ihre E-Mail-Adresse und ob sie bestätigt ist.
+scope-offline_access = Zugriff behalten, während Sie weg sind
+scope-offline_access-desc = Die App kann das hier Erlaubte weiter nutzen, wenn Sie sie nicht verwenden, auch nach dem Abmelden, bis Sie ihr den Zugriff entziehen.
+scope-other-desc = Zugriff, den die App festlegt.
+
+## Sign-out pages
+logout-title = Abmelden
+logout-heading = Abmelden?
+logout-app-asks = { $app } möchte Sie abmelden.
+logout-app-asks-user = { $app } möchte Sie von { $user } abmelden.
+logout-question = Möchten Sie sich abmelden?
+logout-question-user = Möchten Sie sich von { $user } abmelden?
+logout-explains = Das Abmelden beendet Ihre Sitzung in diesem Browser. Die Apps, die Sie darin verwendet haben, verlieren ihren Zugriff, außer denen, welchen Sie erlaubt haben, den Zugriff zu behalten, während Sie weg sind.
+logout-confirm = Abmelden
+logout-stay = Angemeldet bleiben
+signed-out-title = Sie sind abgemeldet
+signed-out-done = Ihre Sitzung in diesem Browser ist beendet, und die Apps, die Sie darin verwendet haben, haben den Zugriff auf Ihr Konto verloren. Apps, denen Sie erlaubt haben, den Zugriff zu behalten, während Sie weg sind, behalten ihn. Sie können diese Seite schließen.
+signed-out-not-signed-in = Sie waren nicht angemeldet. Sie können diese Seite schließen.
+signed-out-stayed-title = Sie sind weiterhin angemeldet
+signed-out-stayed = Es wurde nichts geändert. Sie können diese Seite schließen.
+
+## Error pages: what went wrong, then what to do next
+error-detail = Details für die Entwickler der App:
+error-back-to-sign-in = Zurück zur Anmeldung
+error-back-to-app = Zurück zur App
+error-try-again = Erneut versuchen
+error-go-back = Gehen Sie zurück zur Anwendung und versuchen Sie es erneut.
+error-not-in-progress-title = Diese Anmeldung läuft nicht mehr
+error-not-in-progress = Sie wurde bereits abgeschlossen oder abgebrochen, hat zu lange gewartet oder wurde in einem anderen Browser begonnen. Gehen Sie zurück zur Anwendung und melden Sie sich erneut an.
+error-plain-http = Falls diese Seite immer wieder erscheint: Öffnen Sie diesen Server unter { $issuer }. Über einfaches http behält Ihr Browser das Anmelde-Cookie nicht.
+error-form-title = Das Formular konnte nicht gelesen werden
+error-form-unreadable = Gehen Sie zurück zur Anwendung und melden Sie sich erneut an.
+error-consent-choose = Wählen Sie „Erlauben“ oder „Ablehnen“.
+error-stale-form-title = Dieses Formular kann nicht mehr gesendet werden
+error-stale-form = Es war zu lange geöffnet, wurde bereits gesendet oder kam von einer anderen Website. Es wurde nichts geändert. Gehen Sie zurück zur Anwendung und melden Sie sich erneut an.
+error-stale-logout-form = Es war zu lange geöffnet, wurde bereits gesendet oder kam von einer anderen Website. Es wurde nichts geändert. Gehen Sie zurück zur Anwendung und melden Sie sich erneut ab.
+error-authorize-title = Die Anmeldeanfrage der App kann nicht angenommen werden
+error-authorize-not-form = Die Anfrage wurde nicht als Formular gesendet. Gehen Sie zurück zur Anwendung und versuchen Sie es erneut; falls das wieder passiert, informieren Sie die Entwickler der App.
+error-authorize-malformed = Die Anfrage ist fehlerhaft. Gehen Sie zurück zur Anwendung und versuchen Sie es erneut; falls das wieder passiert, informieren Sie die Entwickler der App.
+error-authorize-no-client = Die Anfrage sagt nicht, von welcher App sie kommt. Gehen Sie zurück zur Anwendung und versuchen Sie es erneut.
+error-authorize-unknown-client = Die App, die Sie hierher geschickt hat, ist bei diesem Server nicht registriert. Gehen Sie zurück zur Anwendung; falls das wieder passiert, informieren Sie ihre Entwickler.
+error-authorize-redirect-unregistered = Die App möchte Sie an eine Adresse zurückschicken, die sie nicht registriert hat; deshalb werden Sie nicht dorthin geschickt. Informieren Sie die Entwickler der App.
+error-authorize-no-redirect = Die Anfrage sagt nicht, wohin Sie zurückgeschickt werden sollen. Informieren Sie die Entwickler der App.
+error-app-gone = Die App, die Sie hierher geschickt hat, ist bei diesem Server nicht mehr registriert.
+error-password-login-off-title = Die Anmeldung mit Passwort ist ausgeschaltet
+error-password-login-off = Verwenden Sie eine der anderen Anmeldemöglichkeiten.
+error-busy-title = Zu viele Anmeldungen gleichzeitig
+error-busy = Der Dienst meldet gerade viele andere Personen an. Bitte versuchen Sie es in einigen Sekunden erneut.
+error-unavailable-title = Vorübergehend nicht verfügbar
+error-unavailable = Der Dienst kann dies gerade nicht abschließen. Bitte versuchen Sie es gleich noch einmal.
+error-internal-title = Etwas ist schiefgelaufen
+error-internal = Bei uns ist etwas schiefgelaufen. Bitte versuchen Sie es erneut.
+error-too-large-title = Die Anfrage ist zu groß
+error-too-slow-title = Die Anfrage hat zu lange gedauert
+error-logout-title = Diese Abmeldeanfrage kann nicht angenommen werden
+error-logout-not-form = Die Anfrage wurde nicht als Formular gesendet. Gehen Sie zurück zur Anwendung und versuchen Sie es erneut.
+error-logout-malformed = Die Anfrage ist fehlerhaft. Gehen Sie zurück zur Anwendung und versuchen Sie es erneut.
+error-logout-refused = Die Abmeldeanfrage der App besteht unsere Prüfungen nicht; es wurde nichts geändert. Sie sind weiterhin angemeldet.
+error-upstream-bad-callback-title = Diese Anmeldeantwort kann nicht verwendet werden
+error-upstream-bad-callback = Sie gehört zu keiner in diesem Browser begonnenen Anmeldung oder wurde bereits verwendet. Gehen Sie zurück zur Anwendung und melden Sie sich erneut an.
+error-upstream-unknown-title = Diese Anmeldemöglichkeit ist nicht verfügbar
+error-upstream-unknown = Diesen Anmeldedienst gibt es hier nicht. Verwenden Sie eine andere Anmeldemöglichkeit.
+error-upstream-removed = Dieser Anmeldedienst wurde entfernt, während Sie sich angemeldet haben. Verwenden Sie eine andere Anmeldemöglichkeit.
+error-upstream-error-title = { $provider } konnte Sie nicht anmelden
+error-upstream-error = Der Anbieter hat einen Fehler gemeldet. Versuchen Sie es erneut oder verwenden Sie eine andere Anmeldemöglichkeit.
+error-upstream-unavailable-title = { $provider } ist nicht erreichbar
+error-upstream-unavailable = Wir konnten { $provider } nicht erreichen, um Sie anzumelden. Versuchen Sie es später erneut oder verwenden Sie eine andere Anmeldemöglichkeit.
+error-upstream-refused-title = { $provider } hat die Anmeldung nicht abgeschlossen
+error-upstream-refused = Die Anmeldung konnte nicht abgeschlossen werden. Versuchen Sie es erneut.
+error-upstream-unverified-title = Die Anmeldung konnte nicht überprüft werden
+error-upstream-unverified = Die Antwort von { $provider } hat unsere Sicherheitsprüfungen nicht bestanden, deshalb wurden Sie nicht angemeldet. Versuchen Sie es erneut.
+error-refused-title = Mit diesem Konto können Sie sich nicht anmelden
+error-refused-not-linked = Ihr { $provider }-Konto ist mit keinem Konto hier verknüpft, und dieser Server legt bei der ersten Anmeldung keine Konten an. Wenden Sie sich an einen Administrator oder verwenden Sie eine andere Anmeldemöglichkeit.
+error-refused-disabled = Dieses Konto ist deaktiviert. Wenden Sie sich an einen Administrator.
+error-refused-hosted-domain = Nur Konten von { $domain } dürfen sich hier anmelden.
+error-refused-ambiguous-email = Mehrere Konten hier haben diese E-Mail-Adresse, daher können wir nicht erkennen, welches Ihres ist. Wenden Sie sich an einen Administrator.

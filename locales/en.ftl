@@ -1,0 +1,114 @@
+# Tessera's pages in English: the reference catalog. Every other catalog has exactly these
+# keys (a test checks). One key per string; `{ $name }` is an argument.
+
+## Sign-in page
+login-title = Sign in
+login-to-continue = to continue to { $app }
+login-username = Username
+login-password = Password
+login-submit = Sign in
+login-forgot-password = Forgot your password?
+login-or = or
+login-with = Sign in with { $provider }
+login-bad-credentials = The username or password is incorrect.
+login-too-many-attempts = Too many failed sign-in attempts. { $seconds ->
+    [one] Please wait { $seconds } second, then try again.
+   *[other] Please wait { $seconds } seconds, then try again.
+}
+
+## Consent page
+consent-title = Allow access
+consent-heading = Allow { $app } to access your account?
+consent-signed-in-as = You are signed in as { $user }.
+consent-about-app = About the app
+consent-privacy-policy = Privacy policy
+consent-terms = Terms of service
+consent-asks = { $app } asks to:
+consent-asks-more = { $app } now also asks to:
+consent-already-allowed = You already allowed it to:
+consent-app-id = App ID:
+consent-allow = Allow
+consent-deny = Deny
+
+## Scopes, in plain words
+scope-openid = Know who you are
+scope-openid-desc = Sign you in with your account here.
+scope-profile = See your name and username
+scope-profile-desc = Your name and username as they are on your account.
+scope-email = See your email address
+scope-email-desc = Your email address and whether it is verified.
+scope-offline_access = Keep access while you are away
+scope-offline_access-desc = The app can keep using what you allow here when you are not using it, even after you sign out, until you remove its access.
+scope-other-desc = Access that the app defines.
+
+## Sign-out pages
+logout-title = Sign out
+logout-heading = Sign out?
+logout-app-asks = { $app } asks to sign you out.
+logout-app-asks-user = { $app } asks to sign you out of { $user }.
+logout-question = Do you want to sign out?
+logout-question-user = Do you want to sign out of { $user }?
+logout-explains = Signing out ends your session in this browser. The apps you used in it lose their access, except those you allowed to keep access while you are away.
+logout-confirm = Sign out
+logout-stay = Stay signed in
+signed-out-title = You are signed out
+signed-out-done = Your session in this browser has ended, and the apps you used in it lost their access to your account. Apps you allowed to keep access while you are away keep it. You can close this page.
+signed-out-not-signed-in = You were not signed in. You can close this page.
+signed-out-stayed-title = You are still signed in
+signed-out-stayed = Nothing was changed. You can close this page.
+
+## Error pages: what went wrong, then what to do next
+error-detail = Details for the app's developers:
+error-back-to-sign-in = Back to sign-in
+error-back-to-app = Back to the app
+error-try-again = Try again
+error-go-back = Go back to the application and try again.
+error-not-in-progress-title = This sign-in is no longer in progress
+error-not-in-progress = It was already completed or cancelled, it waited too long, or it was started in another browser. Go back to the application and sign in again.
+error-plain-http = If this page keeps coming back: open this server at { $issuer }. Over plain http your browser does not keep its sign-in cookie.
+error-form-title = The form could not be read
+error-form-unreadable = Go back to the application and sign in again.
+error-consent-choose = Choose Allow or Deny.
+error-stale-form-title = This form can no longer be sent
+error-stale-form = It was open for too long, it was already sent, or it came from another site. Nothing was changed. Go back to the application and sign in again.
+error-stale-logout-form = It was open for too long, it was already sent, or it came from another site. Nothing was changed. Go back to the application and sign out again.
+error-authorize-title = The app's sign-in request cannot be accepted
+error-authorize-not-form = The request was not sent as a form. Go back to the application and try again; if it keeps happening, tell the app's developers.
+error-authorize-malformed = The request is malformed. Go back to the application and try again; if it keeps happening, tell the app's developers.
+error-authorize-no-client = The request does not say which app it comes from. Go back to the application and try again.
+error-authorize-unknown-client = The app that sent you here is not registered with this server. Go back to the application; if it keeps happening, tell its developers.
+error-authorize-redirect-unregistered = The app asked to send you back to an address it did not register, so you are not sent there. Tell the app's developers.
+error-authorize-no-redirect = The request does not say where to send you back. Tell the app's developers.
+error-app-gone = The app that sent you here is no longer registered with this server.
+error-password-login-off-title = Password sign-in is turned off
+error-password-login-off = Use one of the other ways to sign in.
+error-busy-title = Too many sign-ins at once
+error-busy = The service is busy signing other people in. Please try again in a few seconds.
+error-unavailable-title = Temporarily unavailable
+error-unavailable = The service cannot complete this right now. Please try again in a moment.
+error-internal-title = Something went wrong
+error-internal = Something went wrong on our side. Please try again.
+error-too-large-title = The request is too large
+error-too-slow-title = The request took too long
+error-logout-title = This sign-out request cannot be accepted
+error-logout-not-form = The request was not sent as a form. Go back to the application and try again.
+error-logout-malformed = The request is malformed. Go back to the application and try again.
+error-logout-refused = The app's sign-out request does not pass our checks, so nothing was changed. You are still signed in.
+error-upstream-bad-callback-title = This sign-in answer cannot be used
+error-upstream-bad-callback = It does not belong to a sign-in started in this browser, or it was already used. Go back to the application and sign in again.
+error-upstream-unknown-title = This way of signing in is not available
+error-upstream-unknown = There is no such sign-in provider here. Use another way to sign in.
+error-upstream-removed = This sign-in provider was removed while you were signing in. Use another way to sign in.
+error-upstream-error-title = { $provider } could not sign you in
+error-upstream-error = The provider reported an error. Try again, or use another way to sign in.
+error-upstream-unavailable-title = { $provider } is not available
+error-upstream-unavailable = We could not reach { $provider } to sign you in. Try again later, or use another way to sign in.
+error-upstream-refused-title = { $provider } did not complete the sign-in
+error-upstream-refused = The sign-in could not be completed. Try again.
+error-upstream-unverified-title = The sign-in could not be verified
+error-upstream-unverified = The answer from { $provider } did not pass our security checks, so you were not signed in. Try again.
+error-refused-title = You cannot sign in with this account
+error-refused-not-linked = Your { $provider } account is not linked to an account here, and this server does not create accounts on first sign-in. Ask an administrator, or use another way to sign in.
+error-refused-disabled = This account is disabled. Ask an administrator.
+error-refused-hosted-domain = Only { $domain } accounts may sign in here.
+error-refused-ambiguous-email = Several accounts here have this email address, so we cannot tell which one is yours. Ask an administrator.
