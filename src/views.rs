@@ -101,3 +101,44 @@ pub struct SignedOutPage<'a> {
     pub title: &'a str,
     pub message: &'a str,
 }
+
+/// A connected app on the account page: what it may do and since when.
+pub struct AppLine {
+    pub client_id: String,
+    pub name: String,
+    pub scopes: Vec<ScopeLine>,
+    pub granted: String,
+}
+
+/// A signed-in browser on the account page.
+pub struct SessionLine {
+    pub sid: String,
+    pub since: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub current: bool,
+}
+
+/// An upstream identity linked to the account.
+pub struct IdentityLine {
+    pub provider: String,
+    pub issuer: String,
+    pub subject: String,
+    pub since: String,
+}
+
+/// The signed-in user's account page: profile, apps, sessions, password, linked identities.
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub csrf: &'a str,
+    pub flash: Option<crate::oauth::interaction::session::Flash>,
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub email_verified: bool,
+    pub name: &'a str,
+    pub apps: Vec<AppLine>,
+    pub sessions: Vec<SessionLine>,
+    pub has_password: bool,
+    pub identities: Vec<IdentityLine>,
+}

@@ -14,7 +14,8 @@ use crate::storage::{clients, consents, users};
 use crate::types::Scopes;
 use crate::views::{error_page, page, ConsentPage, ScopeLine};
 
-fn describe(scope: &str) -> &'static str {
+/// A scope in plain words (the consent page and the account page's apps).
+pub fn describe(scope: &str) -> &'static str {
     match scope {
         "openid" => "confirm who you are",
         "profile" => "your name and username",

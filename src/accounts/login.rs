@@ -65,10 +65,14 @@ async fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let client_name = clients::find(&state.db, &request.client_id)
-        .await?
-        .map(|c| c.name)
-        .unwrap_or_default();
+    let client_name = if request.for_account {
+        "your account".to_string()
+    } else {
+        clients::find(&state.db, &request.client_id)
+            .await?
+            .map(|c| c.name)
+            .unwrap_or_default()
+    };
     let csrf = session::csrf_token(session).await?;
     let upstreams = crate::federation::login_buttons(&state.db, request_id).await?;
     Ok(page(
