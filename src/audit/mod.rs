@@ -127,8 +127,10 @@ impl AuditEvent {
         }
     }
 
+    /// The client the event is about; an empty id (the account page's sign-in has no
+    /// client) is none.
     pub fn client(mut self, client_id: &str) -> Self {
-        self.client_id = Some(clean(client_id));
+        self.client_id = (!client_id.is_empty()).then(|| clean(client_id));
         self
     }
 
