@@ -307,3 +307,65 @@ async fn the_migration_keys_existing_users_and_refuses_names_that_would_merge() 
         "the key is unique on a migrated database too"
     );
 }
+
+/// Runs `tessera args` on a terminal (`script` gives it a pseudo-terminal) and types each of
+/// `lines` after a pause (so each comes after its prompt, as a person types): the output.
+fn on_a_terminal(app: &TestApp, args: &str, lines: &[&str]) -> (bool, String) {
+    let mut child = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_tessera")),
+            "/dev/null",
+        ])
+        .env("TESSERA_DATABASE_URL", &app.settings.database_url)
+        .env("TESSERA_KEYS_DIR", &app.settings.keys_dir)
+        .env("TESSERA_ADMIN_LISTEN", "off")
+        .env("TESSERA_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    let mut stdin = child.stdin.take().unwrap();
+    for line in lines {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn on_a_terminal_the_password_is_asked_twice_without_echo() {
+    let app = spawn_app().await;
+    let client = app.add_client(spec("App")).await;
+    let typed = "typed on a terminal";
+    let (ok, out) = on_a_terminal(
+        &app,
+        "user add --username carol --password-stdin",
+        &[typed, "typed on a terminaL"],
+    );
+    assert!(!ok && out.contains("the two passwords differ"), "{out}");
+    assert!(users::find_by_username(&app.state.db, "carol")
+        .await
+        .unwrap()
+        .is_none());
+
+    let (ok, out) = on_a_terminal(
+        &app,
+        "user add --username carol --password-stdin",
+        &[typed, typed],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("Password (again):"), "asked twice: {out}");
+    assert!(!out.contains(typed), "never echoed: {out}");
+    assert!(sign_in_as(&app, &client, "carol", typed).await.is_some());
+}
