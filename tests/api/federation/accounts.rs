@@ -163,20 +163,40 @@ async fn a_provisioned_user_cannot_unlink_the_only_way_they_sign_in() {
     let s = setup(|_| {}).await;
     s.add_generic().await;
     let up_bob = s.up.add_user("bob").await;
-    let browser = Browser::new(&s.down);
-    let (request, outcome) = federated_login(&s, &browser, "bob").await;
-    app_tokens(&s, request, &outcome).await;
 
-    let html = match browser.journey(&s.down.url("/account"), None, "").await {
-        Outcome::Page(200, html) => html,
-        other => panic!("expected the account page, got {other:?}"),
+    // The account page's sign-in offers the upstream too, and comes back to the page.
+    let browser = Browser::new(&s.down);
+    let Outcome::Page(200, login) = browser.journey(&s.down.url("/account"), None, "").await else {
+        panic!("expected the login page");
     };
+    let doc = scraper::Html::parse_document(&login);
+    let selector = scraper::Selector::parse(r#"a.button[href^="/login/upstream/"]"#).unwrap();
+    let button = doc
+        .select(&selector)
+        .next()
+        .and_then(|a| a.value().attr("href"))
+        .expect("an upstream button")
+        .to_string();
+    let outcome = browser
+        .journey_across(
+            &s.down.url(&button),
+            &s.origins(),
+            s.login_at("bob"),
+            "allow",
+        )
+        .await;
+    let (status, html) = page(&outcome);
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Your account"),
+        "back on the account page: {html}"
+    );
     assert!(
         html.contains("<strong>corp</strong>"),
         "the provider by name: {html}"
     );
     assert!(!html.contains("current_password"), "no password to change");
-    let csrf = hidden_input(&html, "csrf_token").unwrap();
+    let csrf = hidden_input(html, "csrf_token").unwrap();
     let response = browser
         .client
         .post(s.down.url("/account/identities/unlink"))
