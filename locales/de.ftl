@@ -111,3 +111,75 @@ error-refused-not-linked = Ihr { $provider }-Konto ist mit keinem Konto hier ver
 error-refused-disabled = Dieses Konto ist deaktiviert. Wenden Sie sich an einen Administrator.
 error-refused-hosted-domain = Nur Konten von { $domain } dürfen sich hier anmelden.
 error-refused-ambiguous-email = Mehrere Konten hier haben diese E-Mail-Adresse, daher können wir nicht erkennen, welches Ihres ist. Wenden Sie sich an einen Administrator.
+
+## Account page
+account-login-lead = um zu Ihrem Konto zu gelangen
+account-title = Ihr Konto
+account-profile = Profil
+account-username = Benutzername
+account-email = E-Mail
+account-email-verified = (bestätigt)
+account-email-unverified = (nicht bestätigt)
+account-email-none = keine
+account-name = Name
+account-save-name = Namen speichern
+account-name-saved = Ihr Name wurde gespeichert.
+account-name-control = Der Name darf keine Steuerzeichen enthalten.
+account-name-too-long = Der Name darf höchstens 200 Zeichen lang sein.
+account-apps = Verbundene Apps
+account-apps-none = Keine App hat Zugriff auf Ihr Konto.
+account-app-allowed = Am { $when } erlaubt:
+account-remove-app = Zugriff entfernen
+account-remove-app-label = Zugriff entfernen: { $app }
+account-app-not-connected = Diese App hat keinen Zugriff auf Ihr Konto.
+account-app-removed = { $app } hat keinen Zugriff mehr auf Ihr Konto. Die App muss erneut fragen, um es zu nutzen.
+account-sessions = Wo Sie angemeldet sind
+account-this-browser = Dieser Browser
+account-session-since = Angemeldet am { $when } von { $ip }
+account-unknown-address = einer unbekannten Adresse
+account-unknown-browser = Ein unbekannter Browser
+account-sign-out = Abmelden
+account-sign-out-this = In diesem Browser abmelden
+account-sign-out-others = Überall sonst abmelden
+account-session-already-ended = Diese Sitzung war bereits beendet.
+account-signed-out = { $count ->
+    [one] 1 Sitzung abgemeldet.
+   *[other] { $count } Sitzungen abgemeldet.
+}
+account-signed-in-nowhere-else = Sie waren nirgendwo sonst angemeldet.
+account-signed-out-others = { $count ->
+    [one] Überall sonst abgemeldet (1 Sitzung).
+   *[other] Überall sonst abgemeldet ({ $count } Sitzungen).
+}
+account-password = Passwort ändern
+account-current-password = Aktuelles Passwort
+account-new-password = Neues Passwort
+account-new-password-hint = Mindestens 8 Zeichen. Ihre anderen Sitzungen werden abgemeldet.
+account-new-password-again = Neues Passwort wiederholen
+account-change-password = Passwort ändern
+account-password-none = Dieses Konto hat kein Passwort: Sie melden sich über einen verknüpften Anbieter an.
+account-password-wrong-current = Das aktuelle Passwort ist falsch.
+account-password-mismatch = Die beiden neuen Passwörter sind verschieden. Geben Sie zweimal dasselbe neue Passwort ein.
+account-password-same = Das neue Passwort ist dasselbe wie das aktuelle.
+account-password-too-short = Das neue Passwort muss mindestens 8 Zeichen lang sein.
+account-password-too-long = Das neue Passwort darf höchstens 1024 Bytes lang sein.
+account-password-too-many-attempts = Zu viele falsche Passwörter. { $seconds ->
+    [one] Bitte warten Sie { $seconds } Sekunde und versuchen Sie es dann erneut.
+   *[other] Bitte warten Sie { $seconds } Sekunden und versuchen Sie es dann erneut.
+}
+account-busy = Der Dienst ist ausgelastet. Bitte versuchen Sie es in einigen Sekunden erneut.
+account-password-changed-meanwhile = Ihr Passwort wurde inzwischen geändert. Melden Sie sich bei Bedarf erneut an und versuchen Sie es dann noch einmal.
+account-password-changed = Ihr Passwort wurde geändert.
+account-password-changed-others = { $count ->
+    [one] Ihr Passwort wurde geändert, und Ihre 1 andere Sitzung wurde abgemeldet.
+   *[other] Ihr Passwort wurde geändert, und Ihre { $count } anderen Sitzungen wurden abgemeldet.
+}
+account-identities = Verknüpfte Anmeldeanbieter
+account-identities-none = Mit Ihrem Konto ist kein Anbieter verknüpft.
+account-identity-linked = verknüpft am { $when }
+account-unlink = Verknüpfung lösen
+account-unlink-label = Verknüpfung lösen: { $provider }
+account-unlinked = { $provider } ist nicht mehr mit Ihrem Konto verknüpft.
+account-unlink-not-linked = Dieser Anmeldeanbieter ist nicht mit Ihrem Konto verknüpft.
+account-unlink-last-way = Dies ist Ihre einzige Möglichkeit, sich anzumelden: Legen Sie ein Passwort fest oder verknüpfen Sie einen weiteren Anbieter, bevor Sie diese Verknüpfung lösen.
+account-form-unreadable = Gehen Sie zurück zu Ihrer Kontoseite und versuchen Sie es erneut.

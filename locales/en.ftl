@@ -112,3 +112,75 @@ error-refused-not-linked = Your { $provider } account is not linked to an accoun
 error-refused-disabled = This account is disabled. Ask an administrator.
 error-refused-hosted-domain = Only { $domain } accounts may sign in here.
 error-refused-ambiguous-email = Several accounts here have this email address, so we cannot tell which one is yours. Ask an administrator.
+
+## Account page
+account-login-lead = to continue to your account
+account-title = Your account
+account-profile = Profile
+account-username = Username
+account-email = Email
+account-email-verified = (verified)
+account-email-unverified = (not verified)
+account-email-none = none
+account-name = Name
+account-save-name = Save name
+account-name-saved = Your name was saved.
+account-name-control = The name may not contain control characters.
+account-name-too-long = The name must be at most 200 characters.
+account-apps = Connected apps
+account-apps-none = No app has access to your account.
+account-app-allowed = Allowed { $when } to:
+account-remove-app = Remove access
+account-remove-app-label = Remove access for { $app }
+account-app-not-connected = That app has no access to your account.
+account-app-removed = { $app } no longer has access to your account. It must ask again to use it.
+account-sessions = Where you are signed in
+account-this-browser = This browser
+account-session-since = Signed in { $when } from { $ip }
+account-unknown-address = an unknown address
+account-unknown-browser = An unknown browser
+account-sign-out = Sign out
+account-sign-out-this = Sign out of this browser
+account-sign-out-others = Sign out everywhere else
+account-session-already-ended = That session had already ended.
+account-signed-out = { $count ->
+    [one] Signed out 1 session.
+   *[other] Signed out { $count } sessions.
+}
+account-signed-in-nowhere-else = You were signed in nowhere else.
+account-signed-out-others = { $count ->
+    [one] Signed out everywhere else (1 session).
+   *[other] Signed out everywhere else ({ $count } sessions).
+}
+account-password = Change password
+account-current-password = Current password
+account-new-password = New password
+account-new-password-hint = At least 8 characters. Your other sessions will be signed out.
+account-new-password-again = New password again
+account-change-password = Change password
+account-password-none = This account has no password: it signs in through a linked provider.
+account-password-wrong-current = The current password is incorrect.
+account-password-mismatch = The two new passwords differ. Type the same new password twice.
+account-password-same = The new password is the same as the current one.
+account-password-too-short = The new password must be at least 8 characters.
+account-password-too-long = The new password must be at most 1024 bytes.
+account-password-too-many-attempts = Too many wrong passwords. { $seconds ->
+    [one] Please wait { $seconds } second, then try again.
+   *[other] Please wait { $seconds } seconds, then try again.
+}
+account-busy = The service is busy. Please try again in a few seconds.
+account-password-changed-meanwhile = Your password was changed meanwhile. Sign in again if you need to, then retry.
+account-password-changed = Your password was changed.
+account-password-changed-others = { $count ->
+    [one] Your password was changed, and your 1 other session was signed out.
+   *[other] Your password was changed, and your { $count } other sessions were signed out.
+}
+account-identities = Linked sign-in providers
+account-identities-none = No provider is linked to your account.
+account-identity-linked = linked { $when }
+account-unlink = Unlink
+account-unlink-label = Unlink { $provider }
+account-unlinked = { $provider } is no longer linked to your account.
+account-unlink-not-linked = That sign-in provider is not linked to your account.
+account-unlink-last-way = This is the only way you can sign in: set a password or link another provider before unlinking it.
+account-form-unreadable = Go back to your account page and try again.

@@ -50,6 +50,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route(paths::CONSENT, get(consent::show).post(consent::submit))
         .route(paths::LOGOUT, get(logout::handler).post(logout::handler))
         .merge(crate::federation::routes())
+        .merge(crate::accounts::account::routes())
         .layer(sessions);
 
     // Endpoints browser-based apps call cross-origin (`oauth::cors`, applied by the guard).

@@ -5,6 +5,7 @@ pub mod change_versions;
 pub mod client_assertions;
 pub mod clients;
 pub mod consents;
+pub mod identity_keys;
 pub mod login_sessions;
 pub mod logout_deliveries;
 pub mod refresh_tokens;

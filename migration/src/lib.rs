@@ -11,6 +11,7 @@ mod m20261201_000300_login_sessions;
 mod m20261202_000100_throttle_counters;
 mod m20261202_000200_audit_events;
 mod m20261202_000300_client_jwks_uri;
+mod m20261203_000400_identity_keys;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000100_throttle_counters::Migration),
             Box::new(m20261202_000200_audit_events::Migration),
             Box::new(m20261202_000300_client_jwks_uri::Migration),
+            Box::new(m20261203_000400_identity_keys::Migration),
         ]
     }
 }

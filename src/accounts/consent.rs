@@ -49,6 +49,13 @@ fn describe(tr: &Tr, scope: &str) -> ScopeLine {
     }
 }
 
+/// `scopes` in display order and plain words (the account page's connected apps).
+pub fn describe_all(tr: &Tr, scopes: &Scopes) -> Vec<ScopeLine> {
+    let mut scopes: Vec<&str> = scopes.iter().collect();
+    scopes.sort_by_key(|s| rank(s));
+    scopes.into_iter().map(|s| describe(tr, s)).collect()
+}
+
 /// The requested scopes in display order, split into those not yet allowed and those the
 /// user already allowed this app.
 fn scope_lines(tr: &Tr, requested: &Scopes, granted: &Scopes) -> (Vec<ScopeLine>, Vec<ScopeLine>) {

@@ -73,9 +73,19 @@ async fn render(
     };
     let csrf = session::csrf_token(session).await?;
     let upstreams = crate::federation::login_buttons(&state.db, request_id).await?;
+    let ui = Ui::current();
+    // The account page's own sign-in has no app: it continues to the account.
+    let lead = if request.for_account {
+        ui.t("account-login-lead")
+    } else if app.name.is_empty() {
+        String::new()
+    } else {
+        ui.t1("login-to-continue", "app", app.name)
+    };
     let login = LoginPage {
-        ui: Ui::current(),
+        ui,
         app,
+        lead,
         request_id,
         csrf: &csrf,
         username,

@@ -31,6 +31,12 @@ pub enum Kind {
     ClientDeleted,
     KeyRotated,
     Logout,
+    /// A user changed their password (the account page).
+    PasswordChanged,
+    /// A user changed their profile (the account page).
+    ProfileUpdated,
+    /// A user unlinked an upstream identity from their account.
+    IdentityUnlinked,
 }
 
 impl Kind {
@@ -51,6 +57,9 @@ impl Kind {
             Kind::ClientDeleted => "client_deleted",
             Kind::KeyRotated => "key_rotated",
             Kind::Logout => "logout",
+            Kind::PasswordChanged => "password_changed",
+            Kind::ProfileUpdated => "profile_updated",
+            Kind::IdentityUnlinked => "identity_unlinked",
         }
     }
 }
@@ -118,8 +127,10 @@ impl AuditEvent {
         }
     }
 
+    /// The client the event is about; an empty id (the account page's sign-in has no
+    /// client) is none.
     pub fn client(mut self, client_id: &str) -> Self {
-        self.client_id = Some(clean(client_id));
+        self.client_id = (!client_id.is_empty()).then(|| clean(client_id));
         self
     }
 

@@ -1,11 +1,12 @@
 //! `tessera user add | list | disable | enable | sign-out | revoke-consent | set-password`.
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::output::{open, print, Table};
+use crate::accounts::identity::{check_new_password, parse_username};
 use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{IssuerSettings, StoreSettings};
@@ -64,7 +65,8 @@ pub enum UserCommand {
 
 #[derive(Args)]
 pub struct AddArgs {
-    /// Sign-in name: 1-128 characters without spaces.
+    /// Sign-in name: 1-128 characters without spaces, shown as given; sign-in ignores case
+    /// (`Alice` and `alice` are one user).
     #[arg(long)]
     username: String,
     /// Email address (the `email` claim).
@@ -84,7 +86,8 @@ pub struct AddArgs {
 
 #[derive(Args)]
 pub struct PasswordArgs {
-    /// Read the password from standard input (required; at least 8 characters).
+    /// Read the password from standard input (required; at least 8 characters): one line
+    /// from a pipe, or typed twice without echo on a terminal.
     #[arg(long)]
     password_stdin: bool,
     /// Refused with an explanation: a password on the command line leaks into shell history.
@@ -93,7 +96,8 @@ pub struct PasswordArgs {
 }
 
 impl PasswordArgs {
-    /// The password from standard input, checked before anything is stored.
+    /// The password from standard input, checked before anything is stored: typed twice
+    /// without echo on a terminal, else the first line of the pipe.
     fn read(&self) -> anyhow::Result<Secret> {
         if self.password.is_some() {
             bail!("a password is never taken on the command line (it would stay in your shell history and the process list): give it on standard input with --password-stdin, e.g. `echo 'a-strong-password' | tessera user add --username alice --password-stdin`");
@@ -101,20 +105,38 @@ impl PasswordArgs {
         if !self.password_stdin {
             bail!("pass --password-stdin and give the password on standard input (never on the command line)");
         }
-        let mut input = String::new();
-        std::io::stdin()
-            .take(64 * 1024)
-            .read_to_string(&mut input)
-            .context("cannot read the password from standard input")?;
-        let password = input.trim_end_matches(['\n', '\r']).to_string();
-        if password.chars().count() < 8 {
-            bail!("the password must be at least 8 characters");
-        }
-        if password.len() > 1024 {
-            bail!("the password must be at most 1024 bytes");
-        }
-        Ok(Secret(password))
+        let password = if std::io::stdin().is_terminal() {
+            prompt_twice()?
+        } else {
+            let mut input = String::new();
+            std::io::stdin()
+                .take(64 * 1024)
+                .read_to_string(&mut input)
+                .context("cannot read the password from standard input")?;
+            let line = input.lines().next().unwrap_or_default();
+            Secret(line.trim_end_matches('\r').to_string())
+        };
+        check_new_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(password)
     }
+}
+
+/// Asks for the password on the terminal without echo, twice, so a typo is caught here
+/// rather than at the first sign-in.
+fn prompt_twice() -> anyhow::Result<Secret> {
+    let first = Secret(
+        rpassword::prompt_password("Password: ")
+            .context("cannot read the password from the terminal")?,
+    );
+    check_new_password(&first).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let again = Secret(
+        rpassword::prompt_password("Password (again): ")
+            .context("cannot read the password from the terminal")?,
+    );
+    if !crate::secrets::constant_time_eq(first.expose(), again.expose()) {
+        bail!("the two passwords differ; nothing was changed. Run the command again");
+    }
+    Ok(first)
 }
 
 async fn hash(password: Secret) -> anyhow::Result<String> {
@@ -128,25 +150,32 @@ pub async fn run(store: &StoreSettings, json: bool, command: UserCommand) -> any
     let now = SystemClock.now();
     match command {
         UserCommand::Add(args) => {
-            let username = args.username;
-            if username.is_empty()
-                || username.len() > 128
-                || username
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control())
-            {
-                bail!("the username must be 1-128 characters without spaces");
+            let username = parse_username(&args.username).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let email = args
+                .email
+                .map(|e| e.trim().to_string())
+                .filter(|e| !e.is_empty());
+            let db = open(store).await?;
+            if let Some(existing) = users::find_by_username(&db, &username).await? {
+                bail!(
+                    "a user named {} already exists (sub {}); usernames are matched without regard to case, width and surrounding spaces, so {username} would be the same account. Choose another username",
+                    existing.username, existing.id
+                );
+            }
+            if let Some(email) = email.as_deref().filter(|_| args.email_verified) {
+                if let Some(owner) = users::find_by_verified_email(&db, email).await?.first() {
+                    bail!(
+                        "the verified email {email} already belongs to {} (sub {}); a verified email belongs to one user, so that upstream sign-ins linked by email stay unambiguous. Use another email, or add this user without --email-verified",
+                        owner.username, owner.id
+                    );
+                }
             }
             let password = args.password.read()?;
-            let db = open(store).await?;
-            if users::find_by_username(&db, &username).await?.is_some() {
-                bail!("a user named {username} already exists");
-            }
             let user = users::insert(
                 &db,
                 users::NewUser {
                     username,
-                    email: args.email,
+                    email,
                     email_verified: args.email_verified,
                     name: args.name,
                     password_hash: Some(hash(password).await?),
@@ -262,11 +291,11 @@ pub async fn run(store: &StoreSettings, json: bool, command: UserCommand) -> any
             let Some(user) = users::find_by_username(&db, &username).await? else {
                 bail!("no user named {username}")
             };
-            let had = storage::consents::withdraw(&db, &user.id, &client_id).await?;
-            let revoked =
-                storage::families::revoke_for_user_at_client(&db, &user.id, &client_id, now)
+            let removed =
+                crate::accounts::account::remove_app::remove_app(&db, &user.id, &client_id, now)
                     .await?;
-            if !had && revoked == 0 {
+            let (had, revoked) = (removed.consent_withdrawn, removed.families_revoked);
+            if removed.nothing() {
                 bail!("{username} has no consent or tokens at client {client_id}");
             }
             audit::record_now(

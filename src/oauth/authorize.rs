@@ -139,6 +139,7 @@ fn validate(
         created_at: now,
         login_done: false,
         consent_done: false,
+        for_account: false,
     })
 }
 

@@ -59,3 +59,19 @@ pub async fn withdraw(
             > 0,
     )
 }
+
+pub type Consent = entity::consents::Model;
+
+/// Every consent `user_id` gave, most recently granted first (the account page's apps).
+pub async fn list_for_user(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<Vec<Consent>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    Entity::find()
+        .filter(Column::UserId.eq(user_id))
+        .order_by_desc(Column::UpdatedAt)
+        .limit(500)
+        .all(db)
+        .await
+}

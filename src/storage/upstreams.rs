@@ -93,3 +93,33 @@ pub async fn replace_client_secret_if(
         .await?;
     Ok(result.rows_affected == 1)
 }
+
+pub type LinkedIdentity = upstream_identities::Model;
+
+/// The upstream identities linked to `user_id`, oldest first.
+pub async fn identities_of(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<Vec<LinkedIdentity>, DbErr> {
+    upstream_identities::Entity::find()
+        .filter(upstream_identities::Column::UserId.eq(user_id))
+        .order_by_asc(upstream_identities::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+/// Removes the link (issuer, subject) if it is `user_id`'s; true if it was.
+pub async fn unlink_identity(
+    db: &impl ConnectionTrait,
+    issuer: &str,
+    subject: &str,
+    user_id: &str,
+) -> Result<bool, DbErr> {
+    let result = upstream_identities::Entity::delete_many()
+        .filter(upstream_identities::Column::Issuer.eq(issuer))
+        .filter(upstream_identities::Column::Subject.eq(subject))
+        .filter(upstream_identities::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}

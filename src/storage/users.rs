@@ -10,6 +10,14 @@ use crate::types::Scopes;
 
 pub type User = users::Model;
 
+/// What usernames and verified emails are unique and matched by (case, width and surrounding
+/// spaces ignored); see `entity::identity_keys`.
+pub use entity::identity_keys::{email_key, username_key};
+
+fn verified_key(email: Option<&str>, verified: bool) -> Option<String> {
+    email.filter(|_| verified).map(email_key)
+}
+
 pub struct NewUser {
     pub username: String,
     pub email: Option<String>,
@@ -18,10 +26,15 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
+/// Stores a new user. The database refuses a username whose key is taken (`Alice` when
+/// `alice` exists); a verified email already taken is the caller's check
+/// ([`find_by_verified_email`]), made where the caller can say so clearly.
 pub async fn insert(db: &impl ConnectionTrait, new: NewUser, now: i64) -> Result<User, DbErr> {
     let model = ActiveModel {
         id: Set(crate::secrets::random_token(16)),
+        username_key: Set(username_key(&new.username)),
         username: Set(new.username),
+        email_key: Set(verified_key(new.email.as_deref(), new.email_verified)),
         email: Set(new.email),
         email_verified: Set(new.email_verified),
         name: Set(new.name),
@@ -68,35 +81,64 @@ pub async fn find_with_consent(
     }))
 }
 
+/// The user `username` names, matched by key: `ALICE` and ` alice ` find `alice`.
 pub async fn find_by_username(
     db: &impl ConnectionTrait,
     username: &str,
 ) -> Result<Option<User>, DbErr> {
     Entity::find()
-        .filter(Column::Username.eq(username))
+        .filter(Column::UsernameKey.eq(username_key(username)))
         .one(db)
         .await
 }
 
-/// Users whose verified email is `email` (case-insensitive).
+/// Users whose verified email is `email` (case-insensitive): at most one for users created
+/// since emails were made unique, possibly several from before (linking refuses those).
 pub async fn find_by_verified_email(
     db: &impl ConnectionTrait,
     email: &str,
 ) -> Result<Vec<User>, DbErr> {
-    let users = Entity::find()
+    Entity::find()
+        .filter(Column::EmailKey.eq(email_key(email)))
         .filter(Column::EmailVerified.eq(true))
-        .filter(Column::Email.is_not_null())
+        .limit(10)
         .all(db)
+        .await
+}
+
+/// Sets the display name (the `name` claim); None clears it. False if no such user.
+pub async fn set_name(
+    db: &impl ConnectionTrait,
+    id: &str,
+    name: Option<&str>,
+    now: i64,
+) -> Result<bool, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::Name, Expr::value(name.map(str::to_string)))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .exec(db)
         .await?;
-    Ok(users
-        .into_iter()
-        .filter(|u| {
-            u.email
-                .as_deref()
-                .map(|e| e.eq_ignore_ascii_case(email))
-                .unwrap_or(false)
-        })
-        .collect())
+    Ok(result.rows_affected == 1)
+}
+
+/// Replaces the password hash of user `id` if it is still `old` (the one the current
+/// password was checked against), so two changes racing cannot both win.
+pub async fn replace_password(
+    db: &impl ConnectionTrait,
+    id: &str,
+    old: &str,
+    new: &str,
+    now: i64,
+) -> Result<bool, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::PasswordHash, Expr::value(new))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::PasswordHash.eq(old))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<User>, DbErr> {
@@ -113,7 +155,7 @@ pub async fn set_disabled(
     let result = Entity::update_many()
         .col_expr(Column::Disabled, Expr::value(disabled))
         .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::Username.eq(username))
+        .filter(Column::UsernameKey.eq(username_key(username)))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
@@ -128,7 +170,7 @@ pub async fn set_password(
     let result = Entity::update_many()
         .col_expr(Column::PasswordHash, Expr::value(hash))
         .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::Username.eq(username))
+        .filter(Column::UsernameKey.eq(username_key(username)))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

@@ -49,11 +49,12 @@ pub struct Attempt {
 const SCOPES: [Scope; 3] = [Scope::Pair, Scope::Address, Scope::Account];
 
 impl Attempt {
-    /// A login as `username` (compared case-insensitively, so case cannot dodge the count).
+    /// A login as `username`, counted under the key sign-in matches it by, so neither case
+    /// nor width nor spaces can dodge the count.
     pub fn login(username: &str, ip: IpAddr) -> Attempt {
         Attempt {
             kind: Kind::Login,
-            account: username.to_lowercase(),
+            account: crate::storage::users::username_key(username),
             ip,
         }
     }
@@ -333,4 +334,22 @@ fn lockout_started(attempt: &Attempt, scope: Scope, lock_seconds: i64) {
         lock_seconds,
         "too many failed attempts: locked"
     );
+}
+
+#[cfg(test)]
+mod login_key_tests {
+    use super::*;
+
+    #[test]
+    fn other_spellings_of_a_username_share_its_counters() {
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        assert_eq!(
+            Attempt::login("ALICE ", ip).keys(),
+            Attempt::login("ａｌｉｃｅ", ip).keys()
+        );
+        assert_ne!(
+            Attempt::login("alice", ip).keys(),
+            Attempt::login("alice2", ip).keys()
+        );
+    }
 }

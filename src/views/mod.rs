@@ -3,7 +3,9 @@
 //!
 //! - `i18n`: the Fluent catalogs (`locales/*.ftl`) and the language of a request;
 //! - `assets`: the stylesheet, logo and extra stylesheet, served at hashed URLs;
-//! - `brand`: the brand colour and the contrast rules it must keep.
+//! - `brand`: the brand colour and the contrast rules it must keep;
+//! - `account`: the account page.
+pub mod account;
 pub mod assets;
 pub mod brand;
 pub mod i18n;
@@ -15,6 +17,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::error::AppError;
+pub use account::{AccountPage, AppLine, IdentityLine, SessionLine};
 use assets::Assets;
 pub use i18n::Tr;
 
@@ -114,6 +117,8 @@ impl AppCard<'_> {
 pub struct LoginPage<'a> {
     pub ui: Ui,
     pub app: AppCard<'a>,
+    /// What signing in continues to: the app, or the account page.
+    pub lead: String,
     pub request_id: &'a str,
     pub csrf: &'a str,
     pub username: &'a str,

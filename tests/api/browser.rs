@@ -15,8 +15,9 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse as _,
 };
 use serde_json::Value;
 
@@ -55,9 +56,62 @@ fn missing_prerequisites() -> Vec<String> {
 /// PKCE verifier; `/callback` redeems the code and verifies the ID token.
 struct Rp {
     client: RpClient,
+    /// Where `/refresh` posts, and how the app authenticates there.
+    token_url: String,
+    credentials: (String, String),
     pending: Mutex<HashMap<String, (PkceCodeVerifier, Nonce)>>,
-    /// One line per callback: `signed-in <username>` or `error <code>`.
+    /// One line per callback or refresh: `signed-in <username>`, `refreshed` or
+    /// `error <code>`.
     outcomes: Mutex<Vec<String>>,
+    /// The current refresh token of every login the app received (one per family).
+    refresh_tokens: Mutex<Vec<String>>,
+}
+
+/// The refresh grant (RFC 6749 §6) with `token`: the new token response or the error code.
+async fn refresh_grant(rp: &Rp, token: &str) -> Result<Value, String> {
+    let response = http()
+        .post(&rp.token_url)
+        .basic_auth(&rp.credentials.0, Some(&rp.credentials.1))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+        .send()
+        .await
+        .unwrap();
+    let ok = response.status().is_success();
+    let body: Value = response.json().await.unwrap();
+    if ok {
+        Ok(body)
+    } else {
+        Err(body["error"]
+            .as_str()
+            .unwrap_or("no error code")
+            .to_string())
+    }
+}
+
+/// `/refresh`: the app uses the refresh token of its first login (alice's), as it would
+/// while she is away, and keeps the rotated one.
+async fn refresh(State(rp): State<Arc<Rp>>) -> Response {
+    let token = rp.refresh_tokens.lock().unwrap().first().cloned();
+    let outcome = match token {
+        None => "error no-refresh-token".to_string(),
+        Some(token) => match refresh_grant(&rp, &token).await {
+            Ok(body) => {
+                let mut tokens = rp.refresh_tokens.lock().unwrap();
+                if let (Some(first), Some(new)) =
+                    (tokens.first_mut(), body["refresh_token"].as_str())
+                {
+                    *first = new.to_string();
+                }
+                "refreshed".to_string()
+            }
+            Err(code) => format!("error {code}"),
+        },
+    };
+    rp.outcomes.lock().unwrap().push(outcome.clone());
+    Html(format!(
+        "<!doctype html><html lang=en><title>Notes</title><main><h1 id=outcome>{outcome}</h1></main></html>"
+    ))
+    .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -108,6 +162,12 @@ async fn callback(State(rp): State<Arc<Rp>>, Query(q): Query<HashMap<String, Str
                 .expect("an ID token")
                 .claims(&rp.client.id_token_verifier(), &nonce)
                 .expect("a valid ID token");
+            if let Some(token) = tokens.refresh_token() {
+                rp.refresh_tokens
+                    .lock()
+                    .unwrap()
+                    .push(token.secret().clone());
+            }
             let username = claims
                 .preferred_username()
                 .map(|u| u.as_str().to_string())
@@ -128,6 +188,7 @@ async fn serve_rp(rp: Arc<Rp>, listener: tokio::net::TcpListener) {
     let app = axum::Router::new()
         .route("/start", axum::routing::get(start))
         .route("/callback", axum::routing::get(callback))
+        .route("/refresh", axum::routing::get(refresh))
         .with_state(rp);
     axum::serve(listener, app).await.unwrap();
 }
@@ -264,6 +325,9 @@ async fn the_pages_work_in_chromium_by_keyboard_and_pass_axe() {
         CoreProviderMetadata::discover_async(IssuerUrl::new(base.clone()).unwrap(), &http())
             .await
             .unwrap();
+    let token_url = metadata.token_endpoint().unwrap().url().to_string();
+    let client_id = added["client_id"].as_str().unwrap().to_string();
+    let client_secret = added["client_secret"].as_str().unwrap().to_string();
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(added["client_id"].as_str().unwrap().into()),
@@ -274,8 +338,11 @@ async fn the_pages_work_in_chromium_by_keyboard_and_pass_axe() {
     .set_redirect_uri(RedirectUrl::new(format!("{rp_base}/callback")).unwrap());
     let rp = Arc::new(Rp {
         client,
+        token_url,
+        credentials: (client_id, client_secret),
         pending: Mutex::default(),
         outcomes: Mutex::default(),
+        refresh_tokens: Mutex::default(),
     });
     tokio::spawn(serve_rp(rp.clone(), rp_listener));
 
@@ -308,18 +375,39 @@ async fn the_pages_work_in_chromium_by_keyboard_and_pass_axe() {
     println!("{stdout}");
 
     // Every code the browser brought back was redeemed by the relying party, in order:
-    // a keyboard login, the same session again (no login), a denial, the German pages.
+    // a keyboard login, the same session again (no login), the app refreshing while alice
+    // is away, a denial, the German pages, then the refresh refused once alice removed the
+    // app on her account page.
     assert_eq!(
         *rp.outcomes.lock().unwrap(),
         vec![
             "signed-in alice",
             "signed-in alice",
+            "refreshed",
             "error access_denied",
             "signed-in carla",
+            "error invalid_grant",
         ]
+    );
+    // Every refresh token the app still held for alice (one per login, the first never
+    // used) fails at /token: removing the app revoked all its families. Carla's still works.
+    let tokens = rp.refresh_tokens.lock().unwrap().clone();
+    assert_eq!(tokens.len(), 3, "alice twice, then carla");
+    for token in &tokens[..2] {
+        assert_eq!(
+            refresh_grant(&rp, token).await.err().as_deref(),
+            Some("invalid_grant"),
+            "alice's refresh token after the app was removed"
+        );
+    }
+    assert!(
+        refresh_grant(&rp, &tokens[2]).await.is_ok(),
+        "another user's grant is untouched"
     );
     for page in [
         "login",
+        "account",
+        "account-de",
         "consent",
         "consent-de",
         "logout",

@@ -3,6 +3,7 @@
 //! `TESSERA_TEST_POSTGRES_URL` is set), driven by the real `openidconnect` client and a
 //! cookie-keeping user agent that fills the HTML forms.
 mod access_tokens;
+mod account;
 mod audit;
 mod authorization_code;
 mod browser;
@@ -14,6 +15,7 @@ mod faults;
 mod federation;
 mod helpers;
 mod hostile_input;
+mod identities;
 mod instances;
 mod keys;
 mod logout;

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The pages as a person meets them: the hashed stylesheet and its caching, branding,
-//! languages (ui_locales, Accept-Language), the consent page's scopes, and error pages that
-//! say what happened and offer a way back.
+//! languages (ui_locales, Accept-Language; the account page and its messages too), the
+//! consent page's scopes, and error pages that say what happened and offer a way back.
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT_LANGUAGE};
 use reqwest::StatusCode;
 
@@ -489,4 +489,64 @@ async fn the_guards_pages_are_translated_and_branded() {
         vec!["Die Anfrage ist zu groß"]
     );
     assert_eq!(select_all(&html, ".brand-name"), vec!["Example Corp"]);
+}
+
+#[tokio::test]
+async fn the_account_page_and_its_messages_follow_the_browsers_language() {
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let browser = browser_speaking(&app, "de-DE,de;q=0.9,en;q=0.5");
+
+    // The sign-in the account page sends to says where it leads, in German.
+    let (_, login) = login_page(&app, &browser, &app.url("/account")).await;
+    assert_eq!(attr(&login, "html", "lang").as_deref(), Some("de"));
+    assert_eq!(
+        select_all(&login, "p.lead"),
+        ["um zu Ihrem Konto zu gelangen"]
+    );
+    let html = page(
+        browser
+            .journey(&app.url("/account"), Some(("alice", PASSWORD)), "")
+            .await,
+    );
+    assert_eq!(attr(&html, "html", "lang").as_deref(), Some("de"));
+    assert_eq!(select_all(&html, "h1"), ["Ihr Konto"]);
+    assert!(select_all(&html, "h2").contains(&"Passwort ändern".to_string()));
+    // Password managers: the current password, then the new one twice.
+    let doc = scraper::Html::parse_document(&html);
+    let inputs = scraper::Selector::parse("form[action=\"/account/password\"] input").unwrap();
+    let autocomplete: Vec<_> = doc
+        .select(&inputs)
+        .filter_map(|i| i.value().attr("autocomplete"))
+        .collect();
+    assert_eq!(
+        autocomplete,
+        [
+            "username",
+            "current-password",
+            "new-password",
+            "new-password"
+        ]
+    );
+
+    // A refusal comes back in the page's language, announced.
+    let csrf = hidden_input(&html, "csrf_token").unwrap();
+    let response = browser
+        .client
+        .post(app.url("/account/password"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("current_password", "not the password"),
+            ("new_password", "a brand new passphrase"),
+            ("new_password_again", "a brand new passphrase"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let html = page(browser.journey(&app.url("/account"), None, "").await);
+    assert_eq!(
+        select_all(&html, "[role=alert]"),
+        ["Das aktuelle Passwort ist falsch."]
+    );
 }

@@ -119,6 +119,9 @@ try {
   await page.goto(`${RP}/start`);
   check(!visited.some((u) => u.includes('/login') || u.includes('/consent')), `no page asked: ${visited}`);
   check((await outcome(page)) === 'signed-in alice', 'alice is signed in again');
+  // While alice is away, the app refreshes its first login's token.
+  await page.goto(`${RP}/refresh`);
+  check((await outcome(page)) === 'refreshed', 'the app refreshes while alice is away');
 
   // 3. A denied consent: access_denied at the app.
   const bob = await browser.newContext();
@@ -141,14 +144,54 @@ try {
   await answer(carlaPage, 'Erlauben');
   check((await outcome(carlaPage)) === 'signed-in carla', 'carla is signed in at the app');
 
-  // 5. Signing out: the confirmation, then the signed-out page.
-  await page.goto(`${TESSERA}/logout`);
-  await review(page, 'logout');
-  await answer(page, 'Sign out');
-  check((await page.textContent('h1')) === 'You are signed out', 'signed out');
-  await review(page, 'signed-out');
+  // 5. The account page, in a second browser of alice's (the first stays signed in at
+  // the app): sign in by keyboard, remove the app, sign the first browser out.
+  const aliceAccount = await browser.newContext({ locale: 'en-US' });
+  const account = await aliceAccount.newPage();
+  await account.goto(`${TESSERA}/account`);
+  check(path_of(account) === '/login', `the account page asks to sign in, at ${account.url()}`);
+  check((await account.textContent('.lead'))?.includes('to continue to your account'), 'the login says it leads to the account');
+  await login(account, 'alice');
+  check(path_of(account) === '/account', `back at the account page after sign-in, at ${account.url()}`);
+  check((await account.textContent('h1')) === 'Your account', 'the account page');
+  check((await account.textContent('#apps-heading + ul'))?.includes('Notes'), 'Notes is a connected app');
+  const sessions = await account.$$eval('section[aria-labelledby=sessions-heading] ul.items > li', (l) => l.length);
+  check(sessions === 2, `alice is signed in in two browsers: ${sessions}`);
+  const autocomplete = await account.$$eval('form[action="/account/password"] input[type=password]', (l) => l.map((i) => i.autocomplete));
+  check(autocomplete.join() === 'current-password,new-password,new-password', `password autocomplete: ${autocomplete}`);
+  await review(account, 'account');
+  await answer(account, 'Remove access');
+  check((await account.textContent('[role=status]'))?.includes('Notes no longer has access'), 'the removal is announced');
+  check((await account.$$('input[name=client_id]')).length === 0, 'Notes is no longer listed');
+  // The app's refresh token no longer works.
+  await page.goto(`${RP}/refresh`);
+  check((await outcome(page)) === 'error invalid_grant', 'the removed app cannot refresh');
+  // Sign the first browser out from here.
+  await answer(account, 'Sign out');
+  check((await account.textContent('[role=status]'))?.includes('Signed out 1 session'), 'the sign-out is announced');
+  check(path_of(account) === '/account', 'this browser stays signed in');
+  await page.goto(`${RP}/start`);
+  check(path_of(page) === '/login', `the signed-out browser is asked to sign in again, at ${page.url()}`);
 
-  // 6. An error page: a sign-in link this browser does not have.
+  // 6. The account page in German (a browser that prefers German).
+  const carlaDe = await browser.newContext({ locale: 'de-DE' });
+  const carlaAccount = await carlaDe.newPage();
+  await carlaAccount.goto(`${TESSERA}/account`);
+  check((await carlaAccount.textContent('.lead'))?.includes('Ihrem Konto'), 'the German login leads to the account');
+  await login(carlaAccount, 'carla');
+  check((await carlaAccount.textContent('h1')) === 'Ihr Konto', 'the account page is in German');
+  await review(carlaAccount, 'account-de');
+
+  // 7. Signing out: the confirmation, then the signed-out page.
+  await account.goto(`${TESSERA}/logout`);
+  await review(account, 'logout');
+  await answer(account, 'Sign out');
+  check((await account.textContent('h1')) === 'You are signed out', 'signed out');
+  await review(account, 'signed-out');
+  await account.goto(`${TESSERA}/account`);
+  check(path_of(account) === '/login', 'signed out, the account page asks to sign in again');
+
+  // 8. An error page: a sign-in link this browser does not have.
   await page.goto(`${TESSERA}/login?request_id=gone`);
   check(!(await page.textContent('main')).toLowerCase().includes('expired'), 'no "expired" for what is not');
   await review(page, 'error');

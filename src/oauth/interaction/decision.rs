@@ -22,6 +22,8 @@ pub enum Next {
     Consent,
     /// Issue the authorization code.
     Issue,
+    /// Show the account page (an account sign-in is done).
+    Account,
     /// Send this error back to the client.
     Fail(OAuthError),
 }
@@ -57,6 +59,9 @@ pub fn decide(
         } else {
             Next::Login
         };
+    }
+    if request.for_account {
+        return Next::Account;
     }
     let scope = Scopes::from_stored(&request.scope);
     let needs_consent =
@@ -97,7 +102,29 @@ mod tests {
             created_at: NOW,
             login_done: false,
             consent_done: false,
+            for_account: false,
         }
+    }
+
+    #[test]
+    fn an_account_sign_in_logs_in_then_shows_the_account() {
+        let account = AuthRequest::account_sign_in(NOW);
+        assert!(matches!(
+            decide(&account, None, &granted(""), NOW),
+            Next::Login
+        ));
+        let disabled = Some(LoginState {
+            auth_time: NOW,
+            disabled: true,
+        });
+        assert!(matches!(
+            decide(&account, disabled, &granted(""), NOW),
+            Next::Login
+        ));
+        assert!(matches!(
+            decide(&account, logged_in(10), &granted(""), NOW),
+            Next::Account
+        ));
     }
 
     fn logged_in(seconds_ago: i64) -> Option<LoginState> {

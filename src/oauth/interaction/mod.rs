@@ -23,6 +23,8 @@ pub mod paths {
     pub const CONSENT: &str = "/consent";
     /// OIDC RP-Initiated Logout 1.0 `end_session_endpoint`.
     pub const LOGOUT: &str = "/logout";
+    /// The signed-in user's own page: apps, sessions, password, linked identities.
+    pub const ACCOUNT: &str = "/account";
     /// Starts a login at the upstream provider named in the path.
     pub const UPSTREAM_LOGIN: &str = "/login/upstream/{name}";
 }
@@ -75,4 +77,30 @@ pub struct AuthRequest {
     pub login_done: bool,
     /// Set once the user has consented during this request (satisfies prompt=consent).
     pub consent_done: bool,
+    /// Not an app's request: the user opened the account page and signs in to see it (no
+    /// client, no redirect URI; after login the browser goes back to the account page).
+    #[serde(default)]
+    pub for_account: bool,
+}
+
+impl AuthRequest {
+    /// The sign-in the account page asks for when nobody is logged in.
+    pub fn account_sign_in(now: i64) -> AuthRequest {
+        AuthRequest {
+            client_id: String::new(),
+            redirect_uri: String::new(),
+            scope: String::new(),
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
+            ui_locales: None,
+            created_at: now,
+            login_done: false,
+            consent_done: false,
+            for_account: true,
+        }
+    }
 }

@@ -23,17 +23,24 @@ pub async fn proceed(
     request_id: Option<String>,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
-    let Some(client) = state.clients.get(&state.db, &request.client_id).await? else {
+    // An account sign-in has no client; an app's request needs its client still registered.
+    if !request.for_account
+        && state
+            .clients
+            .get(&state.db, &request.client_id)
+            .await?
+            .is_none()
+    {
         return Ok(error_page(
             StatusCode::BAD_REQUEST,
             "error-authorize-title",
             "error-app-gone",
         ));
-    };
+    }
     let login = session::active_login(state, session).await?;
     let found = match &login {
         Some(login) => {
-            users::find_with_consent(&state.db, &login.user_id, &client.client_id).await?
+            users::find_with_consent(&state.db, &login.user_id, &request.client_id).await?
         }
         None => None,
     };
@@ -56,6 +63,12 @@ pub async fn proceed(
         Next::Consent => {
             let id = park(session, &request, request_id, now).await?;
             Ok(redirect(&consent_url(&id)))
+        }
+        Next::Account => {
+            if let Some(id) = &request_id {
+                session::remove_pending(session, id).await?;
+            }
+            Ok(redirect(super::paths::ACCOUNT))
         }
         Next::Fail(error) => {
             if let Some(id) = &request_id {

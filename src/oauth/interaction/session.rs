@@ -12,6 +12,7 @@ use crate::storage::login_sessions;
 
 const LOGIN: &str = "login";
 const CSRF: &str = "csrf";
+const FLASH: &str = "flash";
 const PENDING: &str = "pending";
 /// Pending requests older than this are dropped; so are the oldest beyond `MAX_PENDING`.
 const PENDING_TTL: i64 = 3600;
@@ -52,7 +53,10 @@ pub async fn sign_in(state: &AppState, session: &Session, sign_in: SignIn) -> Re
             sid: sid.clone(),
             user_id: sign_in.user_id.clone(),
             auth_time: sign_in.auth_time,
-            ip: None,
+            // Shown on the account page ("from where"); the address as the throttle reads it.
+            ip: crate::audit::RequestMeta::current()
+                .ip
+                .map(|ip| ip.to_string()),
             user_agent: sign_in.user_agent.map(|ua| ua.chars().take(256).collect()),
             expires_at: now + state.settings.session_seconds,
         },
@@ -127,6 +131,24 @@ pub async fn check_csrf(session: &Session, presented: Option<&str>) -> Result<bo
         (Some(expected), Some(presented)) => crate::secrets::constant_time_eq(&expected, presented),
         _ => false,
     })
+}
+
+/// Keeps a one-time message for the next page this browser shows (POST-redirect-GET).
+pub async fn set_flash(session: &Session, message: &Flash) -> Result<(), AppError> {
+    session.insert(FLASH, message).await?;
+    Ok(())
+}
+
+/// The message left by [`set_flash`], removed as it is read.
+pub async fn take_flash(session: &Session) -> Result<Option<Flash>, AppError> {
+    Ok(session.remove::<Flash>(FLASH).await?)
+}
+
+/// A one-time message: what the last form did, or why it was refused.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Flash {
+    pub text: String,
+    pub error: bool,
 }
 
 type Pending = HashMap<String, AuthRequest>;

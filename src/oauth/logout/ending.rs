@@ -27,7 +27,7 @@ pub struct Ended {
 }
 
 impl Ended {
-    fn add(&mut self, other: Ended) {
+    pub fn add(&mut self, other: Ended) {
         self.sessions += other.sessions;
         self.families_revoked += other.families_revoked;
         self.notifications += other.notifications;

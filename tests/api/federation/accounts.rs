@@ -132,3 +132,97 @@ async fn a_disabled_local_user_is_refused() {
     assert!(html.contains("disabled"), "{html}");
     assert!(!logged_in(&s, &browser).await);
 }
+
+#[tokio::test]
+async fn linking_by_an_email_two_local_users_verified_is_refused_with_a_clear_page() {
+    let s = setup(|c| c.federation_policy = FederationPolicy::LinkOnly).await;
+    s.add_generic().await;
+    // As a database from before verified emails were unique may hold (the CLI now refuses).
+    add_user_with_email(&s.down, "robert", "bob@example.com", true).await;
+    add_user_with_email(&s.down, "bobby", "BOB@example.com", true).await;
+    s.up.add_user("bob").await;
+
+    let browser = Browser::new(&s.down);
+    let (_, outcome) = federated_login(&s, &browser, "bob").await;
+    let (status, html) = page(&outcome);
+    assert_eq!(status, 403);
+    assert!(
+        html.contains("Several accounts here have this email address"),
+        "{html}"
+    );
+    assert!(!logged_in(&s, &browser).await);
+    assert_eq!(
+        user_count(&s.down).await,
+        2,
+        "nobody provisioned, nothing linked"
+    );
+}
+
+#[tokio::test]
+async fn a_provisioned_user_cannot_unlink_the_only_way_they_sign_in() {
+    let s = setup(|_| {}).await;
+    s.add_generic().await;
+    let up_bob = s.up.add_user("bob").await;
+
+    // The account page's sign-in offers the upstream too, and comes back to the page.
+    let browser = Browser::new(&s.down);
+    let Outcome::Page(200, login) = browser.journey(&s.down.url("/account"), None, "").await else {
+        panic!("expected the login page");
+    };
+    let doc = scraper::Html::parse_document(&login);
+    let selector = scraper::Selector::parse(r#"a.button[href^="/login/upstream/"]"#).unwrap();
+    let button = doc
+        .select(&selector)
+        .next()
+        .and_then(|a| a.value().attr("href"))
+        .expect("an upstream button")
+        .to_string();
+    let outcome = browser
+        .journey_across(
+            &s.down.url(&button),
+            &s.origins(),
+            s.login_at("bob"),
+            "allow",
+        )
+        .await;
+    let (status, html) = page(&outcome);
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Your account"),
+        "back on the account page: {html}"
+    );
+    assert!(
+        html.contains("<strong>corp</strong>"),
+        "the provider by name: {html}"
+    );
+    assert!(!html.contains("current_password"), "no password to change");
+    let csrf = hidden_input(html, "csrf_token").unwrap();
+    let response = browser
+        .client
+        .post(s.down.url("/account/identities/unlink"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("issuer", s.up_issuer.as_str()),
+            ("subject", up_bob.id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let html = browser
+        .client
+        .get(s.down.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("only way you can sign in"), "{html}");
+    assert!(
+        upstreams::find_identity(&s.down.state.db, &s.up_issuer, &up_bob.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
