@@ -44,6 +44,23 @@ pub struct ConsentPage<'a> {
     pub tos_uri: Option<&'a str>,
 }
 
+/// One organization the user may sign in for.
+pub struct OrganizationChoice {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+}
+
+/// The organization selection page: one CSRF-protected button per organization.
+#[derive(Template)]
+#[template(path = "organization.html")]
+pub struct OrganizationPage<'a> {
+    pub client_name: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub choices: Vec<OrganizationChoice>,
+}
+
 /// Every error page: what went wrong, what to do, and a way back to sign-in when there is one.
 #[derive(Template)]
 #[template(path = "error.html")]

@@ -20,6 +20,9 @@ fn describe(scope: &str) -> &'static str {
         "profile" => "your name and username",
         "email" => "your email address",
         "offline_access" => "stay signed in to your account when you are not using it",
+        "roles" => "the roles you hold",
+        "groups" => "the groups you belong to",
+        "organization" => "the organization you sign in for",
         _ => "access defined by the application",
     }
 }

@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `user`, `client`, `upstream`,
+//! The command line: `serve` (the default), `migrate`, `user`, `client`, `role`, `group`,
+//! `org`, `upstream`,
 //! `registration-token`, `keys`, `audit`. Every
 //! command says what it did and what to do next; `--json` prints a machine-readable result
 //! (and errors as `{"error": ...}` on standard error). Each command takes only the settings
@@ -9,8 +10,10 @@ mod clients;
 mod config_check;
 pub mod config_file;
 mod keys;
+mod organizations;
 mod output;
 mod registration_tokens;
+mod roles;
 mod serve;
 mod upstreams;
 mod users;
@@ -62,6 +65,15 @@ pub enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(clients::ClientCommand),
+    /// Manage roles (granted to users, groups and clients; carried with the `roles` scope).
+    #[command(subcommand)]
+    Role(roles::RoleCommand),
+    /// Manage groups of users (carried with the `groups` scope; their roles hold for members).
+    #[command(subcommand)]
+    Group(roles::GroupCommand),
+    /// Manage organizations: members, roles within each, tokens that speak for one.
+    #[command(subcommand)]
+    Org(organizations::OrgCommand),
     /// Manage upstream OpenID providers.
     #[command(subcommand)]
     Upstream(upstreams::UpstreamCommand),
@@ -145,6 +157,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => users::run(&store, json, command).await,
         Command::Client(command) => clients::run(&store, json, command).await,
         Command::Upstream(command) => upstreams::run(&store, json, command).await,
+        Command::Role(command) => roles::run_role(&store, json, command).await,
+        Command::Group(command) => roles::run_group(&store, json, command).await,
+        Command::Org(command) => organizations::run(&store, json, command).await,
         Command::RegistrationToken(command) => {
             registration_tokens::run(&store, json, command).await
         }

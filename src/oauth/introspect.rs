@@ -1,5 +1,7 @@
 //! Token introspection (RFC 7662) for authenticated confidential clients. A token is shown
-//! active only to the client it was issued to or to a client named in its `aud`.
+//! active only to the client it was issued to or to a client named in its `aud`; to a
+//! client restricted to an organization, only if it speaks for that organization; and a
+//! token that speaks for an organization only while it still holds (see `crate::authz`).
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -12,6 +14,7 @@ use super::error::{OAuthError, OAuthResult};
 use super::params::FormParams;
 use super::refresh_token_format::{self, RefreshTokenRef};
 use super::token_endpoint::no_store;
+use crate::authz::{GROUPS_CLAIM, ORG_ID_CLAIM, ORG_NAME_CLAIM};
 use crate::state::AppState;
 use crate::storage::families;
 use crate::throttle::ClientIp;
@@ -39,11 +42,17 @@ pub async fn handler(
         ));
     }
     let token = params.require("token")?;
+    // A client restricted to one organization sees only that organization's tokens.
+    let caller_org = crate::storage::organizations::of_client(&state.db, &client.client_id).await?;
+    let caller = Caller {
+        client_id: &client.client_id,
+        organization_id: caller_org.as_deref(),
+    };
     // The hint (RFC 7662 §2.1) needs no look-up order: a refresh token is recognised by its
     // MAC without the database, so everything else is tried as an access token.
     let found = match refresh_token_format::decode(&state.keys, token) {
-        Some(presented) => refresh(&state, &client.client_id, presented).await?,
-        None => access(&state, &client.client_id, token).await?,
+        Some(presented) => refresh(&state, &caller, presented).await?,
+        None => access(&state, &caller, token).await?,
     };
     let body = if found.is_empty() {
         inactive()
@@ -51,6 +60,12 @@ pub async fn handler(
         Value::Object(found)
     };
     Ok(no_store(Json(body)))
+}
+
+/// The introspecting client and the organization it is restricted to.
+struct Caller<'a> {
+    client_id: &'a str,
+    organization_id: Option<&'a str>,
 }
 
 fn inactive() -> Value {
@@ -68,12 +83,39 @@ fn may_see(client_id: &str, claims: &Map<String, Value>) -> bool {
 }
 
 /// The introspection response of an active access token of ours; empty for anything else.
-async fn access(state: &AppState, client_id: &str, token: &str) -> OAuthResult<Map<String, Value>> {
+async fn access(
+    state: &AppState,
+    caller: &Caller<'_>,
+    token: &str,
+) -> OAuthResult<Map<String, Value>> {
+    let client_id = caller.client_id;
     let Checked::Active(claims) = access::check(state, token, Some(client_id)).await? else {
         return Ok(Map::new());
     };
     if !may_see(client_id, &claims) {
         return Ok(Map::new());
+    }
+    let token_org = claims.get(ORG_ID_CLAIM).and_then(Value::as_str);
+    if caller.organization_id.is_some() && caller.organization_id != token_org {
+        return Ok(Map::new());
+    }
+    // Client-credentials tokens have the client as subject; user tokens name a user.
+    let user_token = claims.contains_key(super::token_minting::FAMILY_CLAIM);
+    let token_client = claims
+        .get("client_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let sub = claims.get("sub").and_then(Value::as_str);
+    if token_org.is_some() {
+        // The organization must still hold: the user still a member, the client still
+        // restricted to it (or to none), the organization still there.
+        let user = sub.filter(|_| user_token);
+        if crate::authz::organization_holds(&state.db, token_client, user, token_org)
+            .await?
+            .is_err()
+        {
+            return Ok(Map::new());
+        }
     }
     let mut body = Map::new();
     body.insert("active".into(), true.into());
@@ -92,13 +134,17 @@ async fn access(state: &AppState, client_id: &str, token: &str) -> OAuthResult<M
             body.insert(name.into(), value.clone());
         }
     }
-    // Client-credentials tokens have the client as subject; user tokens name a user.
-    let user_token = claims.contains_key(super::token_minting::FAMILY_CLAIM);
-    if let Some(sub) = claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .filter(|_| user_token)
-    {
+    for name in [
+        state.settings.roles_claim.as_str(),
+        GROUPS_CLAIM,
+        ORG_ID_CLAIM,
+        ORG_NAME_CLAIM,
+    ] {
+        if let Some(value) = claims.get(name) {
+            body.insert(name.into(), value.clone());
+        }
+    }
+    if let Some(sub) = sub.filter(|_| user_token) {
         match crate::storage::users::find(&state.db, sub).await? {
             Some(user) if !user.disabled => {
                 body.insert("username".into(), user.username.into());
@@ -112,9 +158,10 @@ async fn access(state: &AppState, client_id: &str, token: &str) -> OAuthResult<M
 
 async fn refresh(
     state: &AppState,
-    client_id: &str,
+    caller: &Caller<'_>,
     presented: RefreshTokenRef,
 ) -> OAuthResult<Map<String, Value>> {
+    let client_id = caller.client_id;
     let Some(family) = families::find_family(&state.db, &presented.family_id).await? else {
         return Ok(Map::new());
     };
@@ -123,6 +170,11 @@ async fn refresh(
         && presented.generation == family.generation
         && family.client_id == client_id;
     if !live {
+        return Ok(Map::new());
+    }
+    if caller.organization_id.is_some()
+        && caller.organization_id != family.organization_id.as_deref()
+    {
         return Ok(Map::new());
     }
     let mut body = Map::new();
@@ -139,6 +191,9 @@ async fn refresh(
         family.rotated_at.unwrap_or(family.created_at).into(),
     );
     body.insert("iss".into(), state.settings.issuer_str().into());
+    if let Some(org) = &family.organization_id {
+        body.insert(ORG_ID_CLAIM.into(), org.clone().into());
+    }
     body.insert("token_type".into(), "refresh_token".into());
     Ok(body)
 }

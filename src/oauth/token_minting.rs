@@ -2,6 +2,7 @@
 //! (refresh tokens: `oauth::refresh_token_format`).
 use serde_json::{json, Map, Value};
 
+use crate::authz::TokenAuthz;
 use crate::jose::jwt::{self, JwtError};
 use crate::state::AppState;
 use crate::storage::users::User;
@@ -18,6 +19,8 @@ pub struct AccessGrant<'a> {
     /// The token family the token descends from (revoking it revokes the token).
     pub family_id: Option<&'a str>,
     pub auth_time: Option<i64>,
+    /// Roles, groups and organization (`crate::authz`), read when the token is issued.
+    pub authz: &'a TokenAuthz,
 }
 
 /// Signs an RFC 9068 access token; needs no database write.
@@ -52,6 +55,7 @@ pub fn access_token_with_jti(
     if let Some(family) = grant.family_id {
         claims.insert(FAMILY_CLAIM.into(), family.into());
     }
+    grant.authz.write(&settings.roles_claim, &mut claims);
     let token = jwt::sign(&state.keys, settings.access_token_alg, "at+jwt", claims)?;
     Ok((token, jti))
 }
@@ -91,6 +95,8 @@ pub struct IdTokenInput<'a> {
     pub access_token: &'a str,
     /// The login session (OIDC Back-Channel Logout §2.1 `sid`).
     pub sid: Option<&'a str>,
+    /// Roles, groups and organization, as in the access token issued with it.
+    pub authz: &'a TokenAuthz,
 }
 
 /// Signs an ID token (OIDC Core §2, §3.1.3.6) with the client's registered algorithm.
@@ -116,6 +122,7 @@ pub fn id_token(state: &AppState, input: &IdTokenInput<'_>, now: i64) -> Result<
     if let Some(sid) = input.sid {
         claims.insert("sid".into(), sid.into());
     }
+    input.authz.write(&state.settings.roles_claim, &mut claims);
     jwt::sign(&state.keys, input.alg, "JWT", claims)
 }
 

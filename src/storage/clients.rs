@@ -146,13 +146,16 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Client>, DbErr> {
         .collect())
 }
 
-/// Deletes a client and revokes every token family issued to it.
+/// Deletes a client, revokes every token family issued to it, and removes its role grants
+/// and its organization restriction.
 pub async fn remove(db: &impl ConnectionTrait, client_id: &str, now: i64) -> Result<bool, DbErr> {
     let deleted = Entity::delete_many()
         .filter(Column::ClientId.eq(client_id))
         .exec(db)
         .await?;
     super::families::revoke_for_client(db, client_id, now).await?;
+    super::roles::remove_grants_of(db, super::roles::Holder::Client(client_id)).await?;
+    super::organizations::restrict_client(db, client_id, None, now).await?;
     super::versions::bump(db, super::versions::CLIENTS, now).await?;
     Ok(deleted.rows_affected == 1)
 }

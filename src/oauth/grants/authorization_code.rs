@@ -72,6 +72,24 @@ pub async fn handle(
         families::revoke_family(&state.db, &family_id, now).await?;
         return Err(OAuthError::invalid_grant("the user is no longer active"));
     };
+    let authz = match crate::authz::for_user(
+        &state.db,
+        &client.client_id,
+        &user.id,
+        code.organization_id.as_deref(),
+        &scope,
+    )
+    .await?
+    {
+        Ok(authz) => authz,
+        Err(why) => {
+            families::revoke_family(&state.db, &family_id, now).await?;
+            return Err(OAuthError::invalid_grant(
+                "the user may no longer sign in for this organization",
+            )
+            .with_detail(why));
+        }
+    };
 
     let access_token = token_minting::access_token(
         state,
@@ -82,6 +100,7 @@ pub async fn handle(
             audience: aud,
             family_id: Some(&family_id),
             auth_time: Some(code.auth_time),
+            authz: &authz,
         },
         now,
     )
@@ -109,6 +128,7 @@ pub async fn handle(
             idp: code.idp.as_deref(),
             access_token: &access_token,
             sid: code.sid.as_deref(),
+            authz: &authz,
         };
         Some(token_minting::id_token(state, &input, now).map_err(crate::error::AppError::from)?)
     } else {

@@ -1,5 +1,6 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients only, scopes
-//! within the client's allowed scopes, no refresh token, no ID token, no database write.
+//! within the client's allowed scopes, no refresh token, no ID token, no database write; the
+//! client's roles (in the organization it is restricted to, if any) read at every issue.
 use super::audience;
 use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::oauth::error::{OAuthError, OAuthResult};
@@ -37,6 +38,12 @@ pub async fn handle(
         }
     };
     let aud = audience(&state.settings, params)?;
+    let authz = crate::authz::for_client(&state.db, &client.client_id, &scope)
+        .await?
+        .map_err(|why| {
+            OAuthError::unauthorized_client("the client may not be issued tokens now")
+                .with_detail(why)
+        })?;
     let now = state.clock.now();
     let grant = AccessGrant {
         subject: &client.client_id,
@@ -45,6 +52,7 @@ pub async fn handle(
         audience: aud,
         family_id: None,
         auth_time: None,
+        authz: &authz,
     };
     let (access_token, jti) = token_minting::access_token_with_jti(state, &grant, now)
         .map_err(crate::error::AppError::from)?;

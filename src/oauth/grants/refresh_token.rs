@@ -66,8 +66,34 @@ pub async fn handle(
     };
     // The refresh token keeps the full granted scope; only the access token is narrowed.
     let scope = narrowed.unwrap_or_else(|| Scopes::from_stored(&family.scope));
+    // Roles and the organization are read again at every refresh: a role revoked since
+    // is gone from this token, and a user who left the organization (or a client
+    // restricted to another since) gets no token for it — the family is revoked.
+    let authz = match crate::authz::for_user(
+        &state.db,
+        &client.client_id,
+        &family.user_id,
+        family.organization_id.as_deref(),
+        &scope,
+    )
+    .await?
+    {
+        Ok(authz) => authz,
+        Err(why) => {
+            families::revoke_family(&state.db, &family.id, now).await?;
+            return Err(invalid(why));
+        }
+    };
     let refresh_token = refresh_token_format::encode(&state.keys, &family.id, family.generation);
-    respond(state, client, &family, scope, aud, refresh_token, now)
+    respond(
+        state,
+        client,
+        &family,
+        (scope, &authz),
+        aud,
+        refresh_token,
+        now,
+    )
 }
 
 /// Why a rotation did not happen, and what follows from it: an older generation is a replay
@@ -136,7 +162,7 @@ fn respond(
     state: &AppState,
     client: &Client,
     family: &Family,
-    scope: Scopes,
+    (scope, authz): (Scopes, &crate::authz::TokenAuthz),
     aud: String,
     refresh_token: String,
     now: i64,
@@ -150,6 +176,7 @@ fn respond(
             audience: aud,
             family_id: Some(&family.id),
             auth_time: Some(family.auth_time),
+            authz,
         },
         now,
     )

@@ -4,7 +4,8 @@
 //! hand their request to [`proceed`] and render the [`Next`] it decides; none of them knows
 //! the others' paths or rules.
 //!
-//! - [`decide`] (decision.rs): pure, no I/O: the prompt, max_age and consent rules.
+//! - [`decide`] (decision.rs): pure, no I/O: the prompt, max_age, organization and consent
+//!   rules.
 //! - [`session`]: what the browser session holds (login, CSRF token, pending requests).
 //! - [`proceed`] (respond.rs): gathers the login state, decides, and renders the outcome.
 mod decision;
@@ -13,7 +14,7 @@ pub mod session;
 
 use serde::{Deserialize, Serialize};
 
-pub use decision::{decide, LoginState, Next};
+pub use decision::{decide, LoginState, Next, OrgState};
 pub use respond::{expired, fail, proceed, read_form, redirect, redirect_error, request_id};
 
 /// Route paths, defined once: the router mounts them and every redirect is built from them.
@@ -21,6 +22,8 @@ pub mod paths {
     pub const AUTHORIZE: &str = "/authorize";
     pub const LOGIN: &str = "/login";
     pub const CONSENT: &str = "/consent";
+    /// Choosing the organization a sign-in is for.
+    pub const ORGANIZATION: &str = "/organization";
     /// OIDC RP-Initiated Logout 1.0 `end_session_endpoint`.
     pub const LOGOUT: &str = "/logout";
     /// Starts a login at the upstream provider named in the path.
@@ -35,6 +38,11 @@ pub fn login_url(request_id: &str) -> String {
 /// The consent page for a pending request.
 pub fn consent_url(request_id: &str) -> String {
     format!("{}?request_id={request_id}", paths::CONSENT)
+}
+
+/// The organization selection page for a pending request.
+pub fn organization_url(request_id: &str) -> String {
+    format!("{}?request_id={request_id}", paths::ORGANIZATION)
 }
 
 /// The button that starts a login through upstream `name` for a pending request (`name` is a
@@ -72,4 +80,8 @@ pub struct AuthRequest {
     pub login_done: bool,
     /// Set once the user has consented during this request (satisfies prompt=consent).
     pub consent_done: bool,
+    /// The organization the tokens are to speak for: the request's `organization` parameter
+    /// (an id or a slug, as given), or the one the user picked on the selection page.
+    #[serde(default)]
+    pub organization: Option<String>,
 }
