@@ -156,7 +156,7 @@ pub async fn for_client(
 
 /// Claim names a roles claim may not take: the ones Tessera already puts in its tokens and
 /// responses.
-const TAKEN_CLAIMS: [&str; 27] = [
+const TAKEN_CLAIMS: [&str; 28] = [
     "iss",
     "sub",
     "aud",
@@ -184,6 +184,8 @@ const TAKEN_CLAIMS: [&str; 27] = [
     GROUPS_CLAIM,
     ORG_ID_CLAIM,
     ORG_NAME_CLAIM,
+    // `oauth::token_minting::FAMILY_CLAIM` (named here: authz sits below oauth).
+    "tsr_fam",
 ];
 
 /// Checks a configured roles claim name (`TESSERA_ROLES_CLAIM`).
@@ -198,7 +200,7 @@ pub fn check_roles_claim(name: &str) -> Result<(), String> {
             "TESSERA_ROLES_CLAIM must be 1-64 letters, digits or _ - . : / (got {name:?})"
         ));
     }
-    if TAKEN_CLAIMS.contains(&name) || name == crate::oauth::token_minting::FAMILY_CLAIM {
+    if TAKEN_CLAIMS.contains(&name) {
         return Err(format!(
             "TESSERA_ROLES_CLAIM may not be {name:?}: Tessera already uses that claim"
         ));

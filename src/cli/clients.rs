@@ -328,13 +328,17 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             let Some(client) = storage::clients::find(&db, &client_id).await? else {
                 bail!("no client with id {client_id}")
             };
+            let restricted = storage::organizations::of_client(&db, &client_id).await?;
+            let mut value = describe(&client);
+            value["organization_id"] = json!(restricted);
             print(
                 json,
-                describe(&client),
+                value,
                 &format!(
-                    "Client {}:\n{}Change it with: tessera client update --client-id {}",
+                    "Client {}:\n{}  organization: {}\nChange it with: tessera client update --client-id {}",
                     client.name,
                     describe_text(&client),
+                    restricted.as_deref().unwrap_or("- (not restricted)"),
                     client.client_id
                 ),
             );
