@@ -31,6 +31,9 @@ pub enum Kind {
     ClientDeleted,
     KeyRotated,
     Logout,
+    /// A role granted or revoked, a group or organization membership changed, a client
+    /// restricted to an organization (by the CLI).
+    AuthorizationChanged,
 }
 
 impl Kind {
@@ -51,6 +54,7 @@ impl Kind {
             Kind::ClientDeleted => "client_deleted",
             Kind::KeyRotated => "key_rotated",
             Kind::Logout => "logout",
+            Kind::AuthorizationChanged => "authorization_changed",
         }
     }
 }
@@ -68,6 +72,13 @@ pub enum Target {
     Sid(String),
     /// An upstream OpenID provider, by its configured name.
     Upstream(String),
+    /// A role grant: `NAME`, `NAME@ORG_ID` within an organization, then ` group:GROUP` when
+    /// the holder is a group (a user or client holder is the event's user or client).
+    Role(String),
+    /// A group, by name.
+    Group(String),
+    /// An organization, by id.
+    Organization(String),
     /// How many things an action touched (`tessera user sign-out`: sessions ended).
     Count(u64),
 }
@@ -80,6 +91,9 @@ impl Target {
             Target::Kid(id) => format!("kid:{id}"),
             Target::Sid(id) => format!("sid:{id}"),
             Target::Upstream(name) => format!("upstream:{name}"),
+            Target::Role(name) => format!("role:{name}"),
+            Target::Group(name) => format!("group:{name}"),
+            Target::Organization(id) => format!("org:{id}"),
             Target::Count(n) => format!("count:{n}"),
         }
     }

@@ -263,6 +263,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             if let Some(org) = &org {
                 storage::organizations::restrict_client(&db, &client.client_id, Some(&org.id), now)
                     .await?;
+                restriction_event(&db, &client.client_id, Some(&org.id)).await;
             }
             audit::record_now(
                 &db,
@@ -374,6 +375,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
                     now,
                 )
                 .await?;
+                restriction_event(&db, &client_id, org.as_ref().map(|o| o.id.as_str())).await;
             }
             let restricted = storage::organizations::of_client(&db, &client_id).await?;
             audit::record_now(
@@ -495,4 +497,15 @@ async fn client_grant(
         (within, org.as_ref()),
     )
     .await
+}
+
+async fn restriction_event(db: &storage::Db, client_id: &str, organization_id: Option<&str>) {
+    let event = AuditEvent::new(Kind::AuthorizationChanged).client(client_id);
+    let event = match organization_id {
+        Some(id) => event
+            .reason("client_restricted")
+            .target(crate::audit::Target::Organization(id.to_string())),
+        None => event.reason("client_unrestricted"),
+    };
+    audit::record_now(db, event).await;
 }

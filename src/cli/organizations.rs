@@ -5,7 +5,8 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::output::{open, print, Table};
-use super::roles::{change_grant, organization_named, user_named};
+use super::roles::{change_grant, membership_event, organization_named, user_named};
+use crate::audit::Target;
 use crate::clock::{Clock, SystemClock};
 use crate::config::StoreSettings;
 use crate::storage::roles::{Holder, Within};
@@ -145,6 +146,15 @@ pub async fn run(store: &StoreSettings, json: bool, command: OrgCommand) -> anyh
             let org = organization_named(&db, &org).await?;
             let user = user_named(&db, &username).await?;
             let added = organizations::add_member(&db, &org.id, &user.id, now).await?;
+            if added {
+                membership_event(
+                    &db,
+                    "org_member_added",
+                    &user,
+                    Target::Organization(org.id.clone()),
+                )
+                .await;
+            }
             let text = if added {
                 format!("Added {username} to organization {}. They can now sign in for it (organization={}); grant roles there with: tessera org grant-role --org {} --username {username} --role ROLE", org.slug, org.slug, org.slug)
             } else {

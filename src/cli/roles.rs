@@ -7,6 +7,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::output::{open, print, Table};
+use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::clock::{Clock, SystemClock};
 use crate::config::StoreSettings;
 use crate::storage::roles::{Holder, Within};
@@ -142,6 +143,23 @@ pub async fn change_grant(
     } else {
         roles::revoke(db, role, holder, within).await?
     };
+    if changed {
+        let mut target = role.to_string();
+        if let Some(org) = org {
+            target.push_str(&format!("@{}", org.id));
+        }
+        let mut event = AuditEvent::new(Kind::AuthorizationChanged).reason(if grant {
+            "role_granted"
+        } else {
+            "role_revoked"
+        });
+        match holder {
+            Holder::User(id) => event = event.user(id),
+            Holder::Client(id) => event = event.client(id),
+            Holder::Group(name) => target.push_str(&format!(" group:{name}")),
+        }
+        audit::record_now(db, event.target(Target::Role(target))).await;
+    }
     let place = match org {
         Some(org) => format!("in organization {}", org.slug),
         None => "globally (outside any organization)".to_string(),
@@ -325,6 +343,15 @@ pub async fn run_group(
             }
             let user = user_named(&db, &username).await?;
             let added = roles::add_member(&db, &group, &user.id, now).await?;
+            if added {
+                membership_event(
+                    &db,
+                    "group_member_added",
+                    &user,
+                    Target::Group(group.clone()),
+                )
+                .await;
+            }
             let text = if added {
                 format!("Added {username} to group {group}; their next tokens carry the group (with the groups scope) and its roles.")
             } else {
@@ -341,6 +368,13 @@ pub async fn run_group(
             if !roles::remove_member(&db, &group, &user.id).await? {
                 bail!("{username} is not a member of group {group} (see members with: tessera group list)");
             }
+            membership_event(
+                &db,
+                "group_member_removed",
+                &user,
+                Target::Group(group.clone()),
+            )
+            .await;
             print(
                 json,
                 json!({"group": group, "username": username, "changed": true}),
@@ -390,4 +424,17 @@ async fn group_grant(
         (within, org.as_ref()),
     )
     .await
+}
+
+/// Records a membership change of `user` in the audit log.
+pub async fn membership_event(db: &Db, reason: &'static str, user: &users::User, target: Target) {
+    audit::record_now(
+        db,
+        AuditEvent::new(Kind::AuthorizationChanged)
+            .reason(reason)
+            .user(&user.id)
+            .username(&user.username)
+            .target(target),
+    )
+    .await;
 }

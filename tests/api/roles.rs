@@ -390,6 +390,23 @@ async fn the_cli_lists_refuses_and_explains() {
     .unwrap_err();
     assert!(not_held.contains("no user named nobody"), "{not_held}");
 
+    // Every change is in the audit log, with what changed and for whom.
+    let events = tessera(&app, &["audit", "list"]).unwrap();
+    let changes: Vec<(Value, Value)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "authorization_changed")
+        .map(|e| (e["reason"].clone(), e["target"].clone()))
+        .collect();
+    for expected in [
+        (json!("role_granted"), json!("role:admin")),
+        (json!("role_granted"), json!("role:admin group:ops")),
+        (json!("group_member_added"), json!("group:ops")),
+    ] {
+        assert!(changes.contains(&expected), "{expected:?} in {changes:?}");
+    }
+
     // Removing the role removes its grants.
     let removed = tessera(&app, &["role", "remove", "--name", "admin"]).unwrap();
     assert_eq!(removed["grants_removed"], 2);
