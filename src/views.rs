@@ -37,6 +37,8 @@ pub struct ConsentPage<'a> {
     pub request_id: &'a str,
     pub csrf: &'a str,
     pub scopes: Vec<ScopeLine>,
+    /// The organization the sign-in is for, when the request named or the user chose one.
+    pub organization: Option<String>,
     /// The app's registered home page, privacy policy and terms (https URLs, checked at
     /// registration).
     pub client_uri: Option<&'a str>,

@@ -49,6 +49,12 @@ pub async fn show(
         return Ok(expired(&state, &headers));
     };
     let csrf = session::csrf_token(&session).await?;
+    let organization = match &request.organization {
+        Some(named) => crate::storage::organizations::find_by_id_or_slug(&state.db, named)
+            .await?
+            .map(|o| o.name),
+        None => None,
+    };
     let scopes = Scopes::from_stored(&request.scope)
         .iter()
         .map(|s| ScopeLine {
@@ -65,6 +71,7 @@ pub async fn show(
             request_id: &request_id,
             csrf: &csrf,
             scopes,
+            organization,
             client_uri: client.client_uri.as_deref(),
             policy_uri: client.policy_uri.as_deref(),
             tos_uri: client.tos_uri.as_deref(),

@@ -84,8 +84,15 @@ async fn the_organization_parameter_picks_the_organization_and_only_its_roles() 
     let app = spawn_app().await;
     let w = world(&app).await;
     let client = app.add_client(roles_spec("Dashboard")).await;
-    // By slug.
+    // By slug; the consent page says which organization the sign-in is for.
     let url = with_org(&app, &client, "openid roles offline_access", Some("acme"));
+    let consent = Browser::new(&app)
+        .journey(&url, Some(("alice", PASSWORD)), "")
+        .await;
+    assert!(
+        matches!(&consent, Outcome::Page(200, html) if html.contains("for the organization <strong>Acme Inc.</strong>")),
+        "{consent:?}"
+    );
     let acme_tokens = tokens(&app, &client, &sign_in(&app, &url, "alice").await).await;
     let at = access_claims(&acme_tokens);
     assert_eq!(at["org_id"], w.acme.id.as_str(), "{at}");
