@@ -154,7 +154,12 @@ pub async fn change_grant(
             "role_revoked"
         });
         match holder {
-            Holder::User(id) => event = event.user(id),
+            Holder::User(id) => {
+                event = event.user(id);
+                if let Some(user) = users::find(db, id).await? {
+                    event = event.username(&user.username);
+                }
+            }
             Holder::Client(id) => event = event.client(id),
             Holder::Group(name) => target.push_str(&format!(" group:{name}")),
         }
