@@ -1,6 +1,7 @@
 //! Tessera: an OAuth 2.0 / OpenID Connect authorization server.
 pub mod accounts;
 pub mod admin;
+pub mod apikeys;
 pub mod app;
 pub mod audit;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod guard;
 pub mod jose;
 pub mod oauth;
 pub mod outbound;
+pub mod resources;
 pub mod sealing;
 pub mod secrets;
 pub mod server;

@@ -11,6 +11,8 @@ mod m20261201_000300_login_sessions;
 mod m20261202_000100_throttle_counters;
 mod m20261202_000200_audit_events;
 mod m20261202_000300_client_jwks_uri;
+mod m20261203_000201_api_keys;
+mod m20261203_000202_resources;
 
 pub struct Migrator;
 
@@ -28,6 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000100_throttle_counters::Migration),
             Box::new(m20261202_000200_audit_events::Migration),
             Box::new(m20261202_000300_client_jwks_uri::Migration),
+            Box::new(m20261203_000201_api_keys::Migration),
+            Box::new(m20261203_000202_resources::Migration),
         ]
     }
 }

@@ -31,6 +31,12 @@ pub enum Kind {
     ClientDeleted,
     KeyRotated,
     Logout,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    /// An API key exchanged for an access token (RFC 8693).
+    ApiKeyExchanged,
+    /// A resource registered, changed or removed (`reason` says which).
+    ResourceChanged,
 }
 
 impl Kind {
@@ -51,6 +57,10 @@ impl Kind {
             Kind::ClientDeleted => "client_deleted",
             Kind::KeyRotated => "key_rotated",
             Kind::Logout => "logout",
+            Kind::ApiKeyCreated => "api_key_created",
+            Kind::ApiKeyRevoked => "api_key_revoked",
+            Kind::ApiKeyExchanged => "api_key_exchanged",
+            Kind::ResourceChanged => "resource_changed",
         }
     }
 }
@@ -68,6 +78,10 @@ pub enum Target {
     Sid(String),
     /// An upstream OpenID provider, by its configured name.
     Upstream(String),
+    /// An API key, by its public id (never the key).
+    ApiKey(String),
+    /// A protected resource, by its URI.
+    Resource(String),
     /// How many things an action touched (`tessera user sign-out`: sessions ended).
     Count(u64),
 }
@@ -80,6 +94,8 @@ impl Target {
             Target::Kid(id) => format!("kid:{id}"),
             Target::Sid(id) => format!("sid:{id}"),
             Target::Upstream(name) => format!("upstream:{name}"),
+            Target::ApiKey(id) => format!("api_key:{id}"),
+            Target::Resource(uri) => format!("resource:{uri}"),
             Target::Count(n) => format!("count:{n}"),
         }
     }

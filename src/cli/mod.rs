@@ -1,9 +1,10 @@
-//! The command line: `serve` (the default), `migrate`, `user`, `client`, `upstream`,
-//! `registration-token`, `keys`, `audit`. Every
+//! The command line: `serve` (the default), `migrate`, `user`, `client`, `apikey`,
+//! `resource`, `upstream`, `registration-token`, `keys`, `audit`. Every
 //! command says what it did and what to do next; `--json` prints a machine-readable result
 //! (and errors as `{"error": ...}` on standard error). Each command takes only the settings
 //! it uses: the database and keys directory for all, the issuer where it prints URLs, and
 //! the server's settings for `serve` alone, so that a server setting cannot break `user list`.
+mod apikeys;
 mod audit;
 mod clients;
 mod config_check;
@@ -11,6 +12,7 @@ pub mod config_file;
 mod keys;
 mod output;
 mod registration_tokens;
+mod resources;
 mod serve;
 mod upstreams;
 mod users;
@@ -62,6 +64,12 @@ pub enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(clients::ClientCommand),
+    /// API keys (personal access tokens) of users and clients.
+    #[command(subcommand)]
+    Apikey(apikeys::ApiKeyCommand),
+    /// Protected resources (RFC 8707 resource indicators): audiences, their scopes and introspecting clients.
+    #[command(subcommand)]
+    Resource(resources::ResourceCommand),
     /// Manage upstream OpenID providers.
     #[command(subcommand)]
     Upstream(upstreams::UpstreamCommand),
@@ -144,6 +152,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => serve::migrate(&store, json).await,
         Command::User(command) => users::run(&store, json, command).await,
         Command::Client(command) => clients::run(&store, json, command).await,
+        Command::Apikey(command) => apikeys::run(&store, json, command).await,
+        Command::Resource(command) => resources::run(&store, json, command).await,
         Command::Upstream(command) => upstreams::run(&store, json, command).await,
         Command::RegistrationToken(command) => {
             registration_tokens::run(&store, json, command).await

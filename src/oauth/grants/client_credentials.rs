@@ -1,6 +1,6 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients only, scopes
 //! within the client's allowed scopes, no refresh token, no ID token, no database write.
-use super::audience;
+use super::target;
 use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::Params;
@@ -36,15 +36,19 @@ pub async fn handle(
             requested
         }
     };
-    let aud = audience(&state.settings, params)?;
+    let target = target(state, params.get("resource")).await?;
+    let scope = target.scope(&scope);
     let now = state.clock.now();
     let grant = AccessGrant {
         subject: &client.client_id,
         client_id: &client.client_id,
         scope: &scope,
-        audience: aud,
+        audience: target.audience,
         family_id: None,
         auth_time: None,
+        api_key_id: None,
+        lifetime: None,
+        roles: &[],
     };
     let (access_token, jti) = token_minting::access_token_with_jti(state, &grant, now)
         .map_err(crate::error::AppError::from)?;
@@ -62,5 +66,6 @@ pub async fn handle(
         scope: scope.to_string(),
         refresh_token: None,
         id_token: None,
+        issued_token_type: None,
     })
 }
