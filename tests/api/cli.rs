@@ -118,6 +118,11 @@ async fn no_command_but_serve_shows_the_server_flags() {
         &["user", "sign-out"],
         &["upstream", "add"],
         &["registration-token", "create"],
+        &["apikey", "create"],
+        &["apikey", "list"],
+        &["apikey", "revoke"],
+        &["resource", "add"],
+        &["resource", "update"],
         &["migrate"],
     ] {
         let mut args = command.to_vec();

@@ -3,6 +3,7 @@
 //! `TESSERA_TEST_POSTGRES_URL` is set), driven by the real `openidconnect` client and a
 //! cookie-keeping user agent that fills the HTML forms.
 mod access_tokens;
+mod api_keys;
 mod audit;
 mod authorization_code;
 mod cli;
@@ -21,6 +22,7 @@ mod malformed;
 mod metrics;
 mod outage;
 mod registration;
+mod resources;
 mod throttle;
 mod tokens;
 mod tracing;
