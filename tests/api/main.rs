@@ -22,6 +22,7 @@ mod malformed;
 mod metrics;
 mod outage;
 mod registration;
+mod resource_server;
 mod resources;
 mod throttle;
 mod tokens;
