@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -325,7 +325,7 @@ pub fn router(verifier: Arc<Verifier>) -> Router {
         .with_state(verifier)
 }
 
-async fn me(_: State<Arc<Verifier>>, caller: Caller) -> Result<Json<Value>, Denied> {
+async fn me(caller: Caller) -> Result<Json<Value>, Denied> {
     caller.require_scope("api:read")?;
     Ok(Json(
         json!({"sub": caller.sub, "via": caller.via, "roles": caller.roles}),

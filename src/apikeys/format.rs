@@ -56,11 +56,6 @@ pub fn is_well_formed(value: &str) -> bool {
     crate::secrets::constant_time_eq(&checksum(body), sum)
 }
 
-/// Whether `value` claims to be an API key (by its prefix), well formed or not.
-pub fn looks_like_key(value: &str) -> bool {
-    value.starts_with(PREFIX)
-}
-
 /// The part of `key` shown in lists.
 pub fn shown_part(key: &str) -> &str {
     key.get(..SHOWN_LEN).unwrap_or(key)

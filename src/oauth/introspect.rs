@@ -43,7 +43,8 @@ pub async fn handler(
     let token = params.require("token")?;
     // The hint (RFC 7662 §2.1) needs no look-up order: a refresh token is recognised by its
     // MAC without the database, so everything else is tried as an access token.
-    let found = if crate::apikeys::format::looks_like_key(token) {
+    // An API key is recognised by its format and checksum, without the database.
+    let found = if crate::apikeys::format::is_well_formed(token) {
         api_key(&state, &client, token).await?
     } else {
         match refresh_token_format::decode(&state.keys, token) {
