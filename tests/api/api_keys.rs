@@ -245,6 +245,19 @@ async fn an_api_key_is_created_used_exchanged_and_revoked_on_every_instance_neve
     .await;
     assert_eq!((status, json_error(&body)), (400, "invalid_target"));
 
+    let metrics = http()
+        .get(app.admin_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("tessera_tokens_issued_total{grant_type=\"urn:ietf:params:oauth:grant-type:token-exchange\"} 2")),
+        "{metrics}"
+    );
+
     // Last use: noted in memory, written in a batch (here: flushed at once).
     let listed = tessera_json(&app, &["apikey", "list", "--user", "alice"]).await;
     assert_eq!(
