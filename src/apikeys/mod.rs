@@ -20,7 +20,8 @@ use crate::types::Scopes;
 
 /// The longest lifetime a key may be given (`--expires-in`): five years.
 pub const MAX_LIFETIME: i64 = 5 * 366 * 24 * 3600;
-/// The lifetime of a key created without one: 90 days.
+/// The lifetime `tessera apikey create` gives a key unless told otherwise (90 days); the
+/// account page should offer the same default. (`NewApiKey::lifetime` None means never.)
 pub const DEFAULT_LIFETIME: i64 = 90 * 24 * 3600;
 
 /// Who a key acts for.
