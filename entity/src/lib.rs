@@ -1,4 +1,5 @@
 //! SeaORM entities for Tessera's storage. Only `tessera::storage` uses them.
+pub mod api_keys;
 pub mod audit_events;
 pub mod authorization_codes;
 pub mod change_versions;
@@ -14,6 +15,7 @@ pub mod organization_members;
 pub mod organizations;
 pub mod refresh_tokens;
 pub mod registration_tokens;
+pub mod resources;
 pub mod revoked_tokens;
 pub mod role_grants;
 pub mod roles;

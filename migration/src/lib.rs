@@ -13,6 +13,8 @@ mod m20261202_000200_audit_events;
 mod m20261202_000300_client_jwks_uri;
 mod m20261203_000100_roles_groups;
 mod m20261203_000110_organizations;
+mod m20261203_000201_api_keys;
+mod m20261203_000202_resources;
 
 pub struct Migrator;
 
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000300_client_jwks_uri::Migration),
             Box::new(m20261203_000100_roles_groups::Migration),
             Box::new(m20261203_000110_organizations::Migration),
+            Box::new(m20261203_000201_api_keys::Migration),
+            Box::new(m20261203_000202_resources::Migration),
         ]
     }
 }

@@ -34,6 +34,12 @@ pub enum Kind {
     /// A role granted or revoked, a group or organization membership changed, a client
     /// restricted to an organization (by the CLI).
     AuthorizationChanged,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    /// An API key exchanged for an access token (RFC 8693).
+    ApiKeyExchanged,
+    /// A resource registered, changed or removed (`reason` says which).
+    ResourceChanged,
 }
 
 impl Kind {
@@ -55,6 +61,10 @@ impl Kind {
             Kind::KeyRotated => "key_rotated",
             Kind::Logout => "logout",
             Kind::AuthorizationChanged => "authorization_changed",
+            Kind::ApiKeyCreated => "api_key_created",
+            Kind::ApiKeyRevoked => "api_key_revoked",
+            Kind::ApiKeyExchanged => "api_key_exchanged",
+            Kind::ResourceChanged => "resource_changed",
         }
     }
 }
@@ -79,6 +89,10 @@ pub enum Target {
     Group(String),
     /// An organization, by id.
     Organization(String),
+    /// An API key, by its public id (never the key).
+    ApiKey(String),
+    /// A protected resource, by its URI.
+    Resource(String),
     /// How many things an action touched (`tessera user sign-out`: sessions ended).
     Count(u64),
 }
@@ -94,6 +108,8 @@ impl Target {
             Target::Role(name) => format!("role:{name}"),
             Target::Group(name) => format!("group:{name}"),
             Target::Organization(id) => format!("org:{id}"),
+            Target::ApiKey(id) => format!("api_key:{id}"),
+            Target::Resource(uri) => format!("resource:{uri}"),
             Target::Count(n) => format!("count:{n}"),
         }
     }

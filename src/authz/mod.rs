@@ -156,7 +156,7 @@ pub async fn for_client(
 
 /// Claim names a roles claim may not take: the ones Tessera already puts in its tokens and
 /// responses.
-const TAKEN_CLAIMS: [&str; 28] = [
+const TAKEN_CLAIMS: [&str; 29] = [
     "iss",
     "sub",
     "aud",
@@ -184,8 +184,10 @@ const TAKEN_CLAIMS: [&str; 28] = [
     GROUPS_CLAIM,
     ORG_ID_CLAIM,
     ORG_NAME_CLAIM,
-    // `oauth::token_minting::FAMILY_CLAIM` (named here: authz sits below oauth).
+    // `oauth::token_minting::FAMILY_CLAIM` and `API_KEY_CLAIM` (named here: authz sits
+    // below oauth).
     "tsr_fam",
+    "tsr_key",
 ];
 
 /// Checks a configured roles claim name (`TESSERA_ROLES_CLAIM`).

@@ -98,7 +98,7 @@ pub struct MetadataArgs {
     /// A public client (no secret; PKCE required).
     #[arg(long)]
     public: bool,
-    /// Grant type (repeatable): authorization_code, refresh_token, client_credentials.
+    /// Grant type (repeatable): authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:token-exchange.
     #[arg(long = "grant-type", value_name = "GRANT")]
     grant_types: Vec<String>,
     /// Allowed scope (repeatable; default: openid profile email offline_access).

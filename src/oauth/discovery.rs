@@ -43,7 +43,7 @@ impl Documents {
             "scopes_supported": ["openid", "profile", "email", "offline_access", "roles", "groups", "organization"],
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "grant_types_supported": crate::clients::metadata::GRANT_TYPES,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             "token_endpoint_auth_methods_supported": auth_methods,

@@ -1,7 +1,10 @@
-//! Token introspection (RFC 7662) for authenticated confidential clients. A token is shown
-//! active only to the client it was issued to or to a client named in its `aud`; to a
-//! client restricted to an organization, only if it speaks for that organization; and a
-//! token that speaks for an organization only while it still holds (see `crate::authz`).
+//! Token introspection (RFC 7662) for authenticated confidential clients. An access token is
+//! shown active only to the client it was issued to, to a client named in its `aud`, or to an
+//! introspecting client of a registered resource named in its `aud` (`crate::resources`); a
+//! refresh token only to its client; an API key to any of them (`apikeys::may_introspect`).
+//! To a client restricted to an organization, a token or key is active only if it speaks for
+//! (belongs to) that organization; and a token that speaks for an organization only while it
+//! still holds (see `crate::authz`).
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -50,9 +53,14 @@ pub async fn handler(
     };
     // The hint (RFC 7662 §2.1) needs no look-up order: a refresh token is recognised by its
     // MAC without the database, so everything else is tried as an access token.
-    let found = match refresh_token_format::decode(&state.keys, token) {
-        Some(presented) => refresh(&state, &caller, presented).await?,
-        None => access(&state, &caller, token).await?,
+    // An API key is recognised by its format and checksum, without the database.
+    let found = if crate::apikeys::format::is_well_formed(token) {
+        api_key(&state, &client, token).await?
+    } else {
+        match refresh_token_format::decode(&state.keys, token) {
+            Some(presented) => refresh(&state, &caller, presented).await?,
+            None => access(&state, &caller, token).await?,
+        }
     };
     let body = if found.is_empty() {
         inactive()
@@ -72,14 +80,64 @@ fn inactive() -> Value {
     json!({ "active": false })
 }
 
-fn may_see(client_id: &str, claims: &Map<String, Value>) -> bool {
-    let owner = claims.get("client_id").and_then(Value::as_str) == Some(client_id);
-    let audience = match claims.get("aud") {
-        Some(Value::String(a)) => a == client_id,
-        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(client_id)),
-        _ => false,
+async fn may_see(
+    state: &AppState,
+    client_id: &str,
+    claims: &Map<String, Value>,
+) -> OAuthResult<bool> {
+    if claims.get("client_id").and_then(Value::as_str) == Some(client_id) {
+        return Ok(true);
+    }
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
     };
-    owner || audience
+    if audiences.contains(&client_id) {
+        return Ok(true);
+    }
+    let resources = crate::resources::all(state).await?;
+    Ok(crate::resources::may_introspect(
+        &resources, client_id, &audiences,
+    ))
+}
+
+/// The introspection response of a live API key: who it acts for, its scope and roles
+/// (`token_type` `api_key`, so a resource server can tell it from an access token).
+async fn api_key(
+    state: &AppState,
+    client: &crate::storage::clients::Client,
+    presented: &str,
+) -> OAuthResult<Map<String, Value>> {
+    let Some(key) = crate::apikeys::check(state, presented).await? else {
+        return Ok(Map::new());
+    };
+    if !crate::apikeys::may_introspect(client, &key) {
+        return Ok(Map::new());
+    }
+    let roles = crate::apikeys::roles_of(state, &key).await?;
+    let mut body = Map::new();
+    body.insert("active".into(), true.into());
+    body.insert("scope".into(), key.scope.clone().into());
+    if let Some(user_id) = &key.user_id {
+        body.insert("sub".into(), user_id.clone().into());
+        if let Some(user) = crate::storage::users::find(&state.db, user_id).await? {
+            body.insert("username".into(), user.username.into());
+        }
+    }
+    if let Some(client_id) = &key.client_id {
+        body.insert("sub".into(), client_id.clone().into());
+        body.insert("client_id".into(), client_id.clone().into());
+    }
+    if let Some(exp) = key.expires_at {
+        body.insert("exp".into(), exp.into());
+    }
+    body.insert("iat".into(), key.created_at.into());
+    body.insert("iss".into(), state.settings.issuer_str().into());
+    body.insert("jti".into(), key.id.clone().into());
+    body.insert("roles".into(), roles.into());
+    body.insert("token_type".into(), "api_key".into());
+    Ok(body)
 }
 
 /// The introspection response of an active access token of ours; empty for anything else.
@@ -92,7 +150,7 @@ async fn access(
     let Checked::Active(claims) = access::check(state, token, Some(client_id)).await? else {
         return Ok(Map::new());
     };
-    if !may_see(client_id, &claims) {
+    if !may_see(state, client_id, &claims).await? {
         return Ok(Map::new());
     }
     let token_org = claims.get(ORG_ID_CLAIM).and_then(Value::as_str);

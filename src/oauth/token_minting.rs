@@ -21,6 +21,10 @@ pub struct AccessGrant<'a> {
     pub auth_time: Option<i64>,
     /// Roles, groups and organization (`crate::authz`), read when the token is issued.
     pub authz: &'a TokenAuthz,
+    /// The API key the token was exchanged for (revoking the key revokes the token).
+    pub api_key_id: Option<&'a str>,
+    /// Seconds the token lives; None: `TESSERA_ACCESS_TOKEN_TTL`.
+    pub lifetime: Option<i64>,
 }
 
 /// Signs an RFC 9068 access token; needs no database write.
@@ -43,7 +47,8 @@ pub fn access_token_with_jti(
     claims.insert("iss".into(), settings.issuer_str().into());
     claims.insert("sub".into(), grant.subject.into());
     claims.insert("aud".into(), grant.audience.clone().into());
-    claims.insert("exp".into(), (now + settings.access_token_ttl).into());
+    let lifetime = grant.lifetime.unwrap_or(settings.access_token_ttl);
+    claims.insert("exp".into(), (now + lifetime).into());
     claims.insert("iat".into(), now.into());
     let jti = crate::secrets::random_token(16);
     claims.insert("jti".into(), jti.clone().into());
@@ -56,12 +61,18 @@ pub fn access_token_with_jti(
         claims.insert(FAMILY_CLAIM.into(), family.into());
     }
     grant.authz.write(&settings.roles_claim, &mut claims);
+    if let Some(key) = grant.api_key_id {
+        claims.insert(API_KEY_CLAIM.into(), key.into());
+    }
     let token = jwt::sign(&state.keys, settings.access_token_alg, "at+jwt", claims)?;
     Ok((token, jti))
 }
 
 /// Private claim naming the token family of a user-bound access token.
 pub const FAMILY_CLAIM: &str = "tsr_fam";
+
+/// Private claim naming the API key an access token was exchanged for.
+pub const API_KEY_CLAIM: &str = "tsr_key";
 
 /// Claims about the user that `scopes` allow (OIDC Core §5.4).
 pub fn user_claims(user: &User, scopes: &Scopes) -> Map<String, Value> {
@@ -166,4 +177,7 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// RFC 8693 §2.2.1: what a token exchange issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }

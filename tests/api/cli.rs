@@ -126,6 +126,11 @@ async fn no_command_but_serve_shows_the_server_flags() {
         &["org", "grant-role"],
         &["upstream", "add"],
         &["registration-token", "create"],
+        &["apikey", "create"],
+        &["apikey", "list"],
+        &["apikey", "revoke"],
+        &["resource", "add"],
+        &["resource", "update"],
         &["migrate"],
     ] {
         let mut args = command.to_vec();

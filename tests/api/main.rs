@@ -3,6 +3,7 @@
 //! `TESSERA_TEST_POSTGRES_URL` is set), driven by the real `openidconnect` client and a
 //! cookie-keeping user agent that fills the HTML forms.
 mod access_tokens;
+mod api_keys;
 mod audit;
 mod authorization_code;
 mod cli;
@@ -22,6 +23,8 @@ mod metrics;
 mod organizations;
 mod outage;
 mod registration;
+mod resource_server;
+mod resources;
 mod roles;
 mod throttle;
 mod tokens;

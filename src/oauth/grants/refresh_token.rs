@@ -2,7 +2,7 @@
 //! (OAuth 2.0 Security BCP §4.14.2): every use returns a new refresh token; presenting a
 //! rotated one revokes the whole family, unless the configured grace period lets the same
 //! client have the current token again. The common case is one database statement.
-use super::audience;
+use super::{target, Target as TokenTarget};
 use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::Params;
@@ -29,7 +29,7 @@ pub async fn handle(
         ));
     }
     let now = state.clock.now();
-    let aud = audience(&state.settings, params)?;
+    let target = target(state, params.get("resource")).await?;
     let presented = refresh_token_format::decode(&state.keys, params.require("refresh_token")?)
         .ok_or_else(|| invalid("not a refresh token of ours: malformed or bad MAC"))?;
     // A narrowed scope is checked against the grant before anything is rotated: a refused
@@ -90,7 +90,7 @@ pub async fn handle(
         client,
         &family,
         (scope, &authz),
-        aud,
+        &target,
         refresh_token,
         now,
     )
@@ -163,18 +163,21 @@ fn respond(
     client: &Client,
     family: &Family,
     (scope, authz): (Scopes, &crate::authz::TokenAuthz),
-    aud: String,
+    target: &TokenTarget,
     refresh_token: String,
     now: i64,
 ) -> OAuthResult<TokenResponse> {
+    let scope = target.scope(&scope);
     let access_token = token_minting::access_token(
         state,
         &AccessGrant {
             subject: &family.user_id,
             client_id: &client.client_id,
             scope: &scope,
-            audience: aud,
+            audience: target.audience.clone(),
             family_id: Some(&family.id),
+            api_key_id: None,
+            lifetime: None,
             auth_time: Some(family.auth_time),
             authz,
         },
@@ -199,5 +202,6 @@ fn respond(
         scope: scope.to_string(),
         refresh_token: Some(refresh_token),
         id_token: None,
+        issued_token_type: None,
     })
 }
