@@ -10,11 +10,13 @@ pub mod format;
 pub mod usage;
 
 use crate::audit::{AuditEvent, Kind, Target};
+use crate::authz::TokenAuthz;
 use crate::error::AppError;
 use crate::jose::keys::Keys;
 use crate::secrets::Secret;
 use crate::state::AppState;
 use crate::storage::api_keys::{self as store, ApiKeyRow};
+use crate::storage::roles::Subject;
 use crate::storage::{self, Db};
 use crate::types::Scopes;
 
@@ -42,7 +44,8 @@ pub struct NewApiKey {
     pub scope: Option<Scopes>,
     /// Seconds until it expires; None: it never expires.
     pub lifetime: Option<i64>,
-    /// The organization the key belongs to (see `entity::api_keys`).
+    /// The organization the key belongs to (see `entity::api_keys`): one the user is a
+    /// member of; for a client's key, None or the client's restriction, which it always gets.
     pub organization_id: Option<String>,
 }
 
@@ -81,12 +84,21 @@ pub async fn create(
             "an API key cannot hold the scope {s} (it yields access tokens only)"
         )));
     }
-    let (user_id, client_id, scope) = match &new.owner {
-        Owner::User(id) => match storage::users::find(db, id).await? {
-            Some(user) if !user.disabled => (Some(user.id), None, requested),
-            Some(_) => return invalid("the user is disabled"),
-            None => return invalid("no such user"),
-        },
+    let (user_id, client_id, scope, organization_id) = match &new.owner {
+        Owner::User(id) => {
+            let user = match storage::users::find(db, id).await? {
+                Some(user) if !user.disabled => user,
+                Some(_) => return invalid("the user is disabled"),
+                None => return invalid("no such user"),
+            };
+            // A user's key belongs to one of their organizations, or to none.
+            if let Some(org) = &new.organization_id {
+                if !storage::organizations::is_member(db, org, &user.id).await? {
+                    return invalid("the user is not a member of that organization");
+                }
+            }
+            (Some(user.id), None, requested, new.organization_id)
+        }
         Owner::Client(id) => {
             let Some(client) = storage::clients::find(db, id).await? else {
                 return invalid("no such client");
@@ -104,7 +116,14 @@ pub async fn create(
             } else {
                 return invalid("the scope exceeds what the client may request");
             };
-            (None, Some(client.client_id), scope)
+            // A client's key belongs to the organization the client is restricted to, and
+            // to no other: it may not widen what the client can reach.
+            if new.organization_id.is_some() && new.organization_id != client.organization_id {
+                return invalid(
+                    "a client's key belongs to the organization the client is restricted to, and no other",
+                );
+            }
+            (None, Some(client.client_id), scope, client.organization_id)
         }
     };
     let key = format::generate();
@@ -115,7 +134,7 @@ pub async fn create(
         name,
         user_id,
         client_id,
-        organization_id: new.organization_id,
+        organization_id,
         scope: scope.to_string(),
         created_at: now,
         expires_at: new.lifetime.map(|l| now + l),
@@ -219,23 +238,48 @@ pub async fn is_id_live(state: &AppState, id: &str) -> Result<bool, AppError> {
     }
 }
 
-/// The roles a key's owner holds, as introspection and exchanged tokens report them (the
-/// `roles` claim: an array of strings).
-///
-/// Plug-in point for roles and organizations (issue 13 points 1 and 3): today nothing holds
-/// roles, so this is empty; it is meant to return the roles of the key's user or client, in
-/// the key's organization (`key.organization_id`) only.
-pub async fn roles_of(_state: &AppState, _key: &ApiKeyRow) -> Result<Vec<String>, AppError> {
-    Ok(Vec::new())
+/// The authorization claims of `key` for `scope` (the key's own for introspection, the
+/// exchanged token's for an exchange): with the `roles` scope, the roles of its user or
+/// client within the key's organization only (global roles for a key of no organization),
+/// read fresh (no cache) through `storage::roles::effective_roles`; `org_id`/`org_name` for a
+/// key of an organization. None when that organization no longer holds for the key (gone,
+/// the user no longer a member, the client restricted to another since): the key then
+/// counts as not live.
+pub async fn authz_of(
+    state: &AppState,
+    key: &ApiKeyRow,
+    scope: &Scopes,
+) -> Result<Option<TokenAuthz>, AppError> {
+    let (holder, client_restricted_to) = match (&key.user_id, &key.client_id) {
+        (Some(user), _) => (Subject::User(user), None),
+        (None, Some(client)) => {
+            let restricted = state
+                .clients
+                .get(&state.db, client)
+                .await?
+                .and_then(|c| c.organization_id.clone());
+            (Subject::Client(client), restricted)
+        }
+        (None, None) => return Ok(None),
+    };
+    let authz = crate::authz::for_api_key(
+        &state.db,
+        holder,
+        client_restricted_to.as_deref(),
+        key.organization_id.as_deref(),
+        scope,
+    )
+    .await?;
+    Ok(authz.ok())
 }
 
-/// Whether `caller` (an authenticated confidential client) may introspect `key`. Any may: a
-/// resource server receives keys of users and clients it does not know in advance.
-///
-/// Plug-in point for organizations (issue 13 point 3): a caller restricted to one
-/// organization should see only that organization's keys (`key.organization_id`).
-pub fn may_introspect(_caller: &crate::storage::clients::Client, _key: &ApiKeyRow) -> bool {
-    true
+/// Whether a caller (an authenticated confidential client) restricted to the organization
+/// `caller_organization` may introspect or exchange `key`. An unrestricted caller may see any
+/// key (a resource server receives keys of users and clients it does not know in advance); a
+/// restricted one only its own organization's keys, so that one organization's API never
+/// accepts another's keys.
+pub fn may_introspect(caller_organization: Option<&str>, key: &ApiKeyRow) -> bool {
+    caller_organization.is_none() || caller_organization == key.organization_id.as_deref()
 }
 
 /// Seconds from a `--expires-in` value: `90d`, `12h`, `30m`, `45s`, or plain seconds; `never`

@@ -58,18 +58,19 @@ impl TokenAuthz {
 /// `invalid_grant` or an inactive token).
 pub type Refusal = &'static str;
 
-/// Whether a token of `client_id` (for `user_id`, if a user's) may speak for
-/// `organization_id` now: the organization exists, the user is a member of it, and the
-/// client is not restricted to another one (a restricted client's tokens always speak for
-/// its organization). Gives the organization for the claims.
+/// Whether a token of a client restricted to `restricted_to` (the cached
+/// `Client::organization_id`), for `user_id` if a user's, may speak for `organization_id`
+/// now: the organization exists, the user is a member of it, and the client is not
+/// restricted to another one (a restricted client's tokens always speak for its
+/// organization). Gives the organization for the claims. No database read when no
+/// organization is involved.
 pub async fn organization_holds(
     db: &impl ConnectionTrait,
-    client_id: &str,
+    restricted_to: Option<&str>,
     user_id: Option<&str>,
     organization_id: Option<&str>,
 ) -> Result<Result<Option<Organization>, Refusal>, DbErr> {
-    let restricted_to = organizations::of_client(db, client_id).await?;
-    if restricted_to.is_some() && restricted_to.as_deref() != organization_id {
+    if restricted_to.is_some() && restricted_to != organization_id {
         return Ok(Err("the client is restricted to another organization"));
     }
     let Some(organization_id) = organization_id else {
@@ -86,26 +87,23 @@ pub async fn organization_holds(
     Ok(Ok(Some(organization)))
 }
 
-/// The claims of a user's token issued to `client_id` with `scope`, for `organization_id`;
-/// a refusal if the token may no longer speak for that organization.
+/// The claims of a user's token issued with `scope` to a client restricted to
+/// `restricted_to`, for `organization_id`; a refusal if the token may no longer speak for
+/// that organization.
 pub async fn for_user(
     db: &impl ConnectionTrait,
-    client_id: &str,
+    restricted_to: Option<&str>,
     user_id: &str,
     organization_id: Option<&str>,
     scope: &Scopes,
 ) -> Result<Result<TokenAuthz, Refusal>, DbErr> {
     let organization =
-        match organization_holds(db, client_id, Some(user_id), organization_id).await? {
+        match organization_holds(db, restricted_to, Some(user_id), organization_id).await? {
             Ok(organization) => organization,
             Err(refusal) => return Ok(Err(refusal)),
         };
-    let within = match &organization {
-        Some(org) => Within::Organization(&org.id),
-        None => Within::Global,
-    };
     let roles = if scope.contains(ROLES_SCOPE) {
-        Some(roles::effective_roles(db, Subject::User(user_id), within).await?)
+        Some(roles_within(db, Subject::User(user_id), organization.as_ref()).await?)
     } else {
         None
     };
@@ -122,27 +120,25 @@ pub async fn for_user(
 }
 
 /// The claims of a client's own (`client_credentials`) token: its roles within the
-/// organization it is restricted to, or its global roles if it is not restricted. A client
-/// belongs to no group: with the `groups` scope the claim is an empty array.
+/// organization it is restricted to (`restricted_to`, the cached `Client::organization_id`),
+/// or its global roles if it is not restricted. A client belongs to no group: with the
+/// `groups` scope the claim is an empty array. Reads the database only for the roles scope
+/// or a restricted client's organization.
 pub async fn for_client(
     db: &impl ConnectionTrait,
     client_id: &str,
+    restricted_to: Option<&str>,
     scope: &Scopes,
 ) -> Result<Result<TokenAuthz, Refusal>, DbErr> {
-    let restricted_to = organizations::of_client(db, client_id).await?;
-    let organization = match &restricted_to {
+    let organization = match restricted_to {
         None => None,
         Some(id) => match organizations::find(db, id).await? {
             Some(org) => Some(org),
             None => return Ok(Err("the client's organization no longer exists")),
         },
     };
-    let within = match &organization {
-        Some(org) => Within::Organization(&org.id),
-        None => Within::Global,
-    };
     let roles = if scope.contains(ROLES_SCOPE) {
-        Some(roles::effective_roles(db, Subject::Client(client_id), within).await?)
+        Some(roles_within(db, Subject::Client(client_id), organization.as_ref()).await?)
     } else {
         None
     };
@@ -152,6 +148,51 @@ pub async fn for_client(
         groups,
         organization,
     }))
+}
+
+/// The claims of an API key (its introspection, and tokens exchanged for it): the roles of
+/// its user or client within the key's organization (`organization_id`), or global roles
+/// for a key of no organization, when `scope` holds the `roles` scope; the organization.
+/// A refusal when the key's organization no longer holds: gone, the user no longer a
+/// member, or the client now restricted to another (`client_restricted_to`).
+pub async fn for_api_key(
+    db: &impl ConnectionTrait,
+    holder: Subject<'_>,
+    client_restricted_to: Option<&str>,
+    organization_id: Option<&str>,
+    scope: &Scopes,
+) -> Result<Result<TokenAuthz, Refusal>, DbErr> {
+    let (restricted_to, user) = match holder {
+        Subject::User(id) => (None, Some(id)),
+        Subject::Client(_) => (client_restricted_to, None),
+    };
+    let organization = match organization_holds(db, restricted_to, user, organization_id).await? {
+        Ok(organization) => organization,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let roles = if scope.contains(ROLES_SCOPE) {
+        Some(roles_within(db, holder, organization.as_ref()).await?)
+    } else {
+        None
+    };
+    Ok(Ok(TokenAuthz {
+        roles,
+        groups: None,
+        organization,
+    }))
+}
+
+/// Effective roles within `organization`, or global ones without.
+async fn roles_within(
+    db: &impl ConnectionTrait,
+    subject: Subject<'_>,
+    organization: Option<&Organization>,
+) -> Result<Vec<String>, DbErr> {
+    let within = match organization {
+        Some(org) => Within::Organization(&org.id),
+        None => Within::Global,
+    };
+    roles::effective_roles(db, subject, within).await
 }
 
 /// Claim names a roles claim may not take: the ones Tessera already puts in its tokens and

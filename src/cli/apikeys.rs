@@ -32,6 +32,10 @@ pub enum ApiKeyCommand {
         /// Lifetime: 90d (default), 12h, 30m, seconds, or never.
         #[arg(long, value_name = "DURATION", default_value = "90d")]
         expires_in: String,
+        /// The organization the key belongs to (id or slug): the user must be a member; a
+        /// client's key always belongs to the client's organization.
+        #[arg(long, value_name = "ORG")]
+        organization: Option<String>,
     },
     /// List API keys (never the keys themselves), of one user or client if given.
     #[command(group(ArgGroup::new("owner").args(["user", "client"])))]
@@ -116,6 +120,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: ApiKeyCommand) -> a
             name,
             scopes,
             expires_in,
+            organization,
         } => {
             let lifetime = apikeys::parse_lifetime(&expires_in).map_err(anyhow::Error::msg)?;
             let scope = if scopes.is_empty() {
@@ -131,13 +136,17 @@ pub async fn run(store: &StoreSettings, json: bool, command: ApiKeyCommand) -> a
             let Some(owner) = owner(&db, user, client).await? else {
                 bail!("give --user or --client");
             };
+            let organization_id = match &organization {
+                Some(named) => Some(super::roles::organization_named(&db, named).await?.id),
+                None => None,
+            };
             let keys = crate::jose::keys::Keys::load_shared(&db, store, now).await?;
             let new = NewApiKey {
                 owner,
                 name,
                 scope,
                 lifetime,
-                organization_id: None,
+                organization_id,
             };
             let (row, key) = apikeys::create(&db, &keys, new, now).await?;
             audit::record_now(
@@ -147,11 +156,14 @@ pub async fn run(store: &StoreSettings, json: bool, command: ApiKeyCommand) -> a
             .await;
             let mut value = describe(&row, now);
             value["key"] = json!(key.expose());
-            let whose = match (&row.user_id, &row.client_id) {
+            let mut whose = match (&row.user_id, &row.client_id) {
                 (Some(user), _) => format!("user {user}"),
                 (_, Some(client)) => format!("client {client}"),
                 _ => String::new(),
             };
+            if let Some(org) = &row.organization_id {
+                whose.push_str(&format!(" in organization {org}"));
+            }
             let expires = row.expires_at.map_or_else(
                 || "never expires".to_string(),
                 |at| format!("expires {}", time(at)),

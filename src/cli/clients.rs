@@ -264,6 +264,9 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
                 storage::organizations::restrict_client(&db, &client.client_id, Some(&org.id), now)
                     .await?;
                 restriction_event(&db, &client.client_id, Some(&org.id)).await;
+                // An instance may have cached the client between its registration and its
+                // restriction: return once every instance has dropped that copy.
+                tokio::time::sleep(storage::client_cache::VISIBLE_AFTER).await;
             }
             audit::record_now(
                 &db,

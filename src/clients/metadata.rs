@@ -301,6 +301,7 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
         allowed_cors_origins,
         registration_token_hash: None,
         created_at: 0,
+        organization_id: None,
     })
 }
 

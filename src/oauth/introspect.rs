@@ -45,17 +45,16 @@ pub async fn handler(
         ));
     }
     let token = params.require("token")?;
-    // A client restricted to one organization sees only that organization's tokens.
-    let caller_org = crate::storage::organizations::of_client(&state.db, &client.client_id).await?;
+    // A client restricted to one organization sees only that organization's tokens and keys.
     let caller = Caller {
         client_id: &client.client_id,
-        organization_id: caller_org.as_deref(),
+        organization_id: client.organization_id.as_deref(),
     };
     // The hint (RFC 7662 §2.1) needs no look-up order: a refresh token is recognised by its
     // MAC without the database, so everything else is tried as an access token.
     // An API key is recognised by its format and checksum, without the database.
     let found = if crate::apikeys::format::is_well_formed(token) {
-        api_key(&state, &client, token).await?
+        api_key(&state, &caller, token).await?
     } else {
         match refresh_token_format::decode(&state.keys, token) {
             Some(presented) => refresh(&state, &caller, presented).await?,
@@ -102,20 +101,25 @@ async fn may_see(
     ))
 }
 
-/// The introspection response of a live API key: who it acts for, its scope and roles
-/// (`token_type` `api_key`, so a resource server can tell it from an access token).
+/// The introspection response of a live API key: who it acts for, its scope, the roles and
+/// organization of the one shape (`crate::authz`), and `token_type` `api_key` so that a
+/// resource server can tell it from an access token. Inactive to a client restricted to
+/// another organization, and once the key's organization no longer holds.
 async fn api_key(
     state: &AppState,
-    client: &crate::storage::clients::Client,
+    caller: &Caller<'_>,
     presented: &str,
 ) -> OAuthResult<Map<String, Value>> {
     let Some(key) = crate::apikeys::check(state, presented).await? else {
         return Ok(Map::new());
     };
-    if !crate::apikeys::may_introspect(client, &key) {
+    if !crate::apikeys::may_introspect(caller.organization_id, &key) {
         return Ok(Map::new());
     }
-    let roles = crate::apikeys::roles_of(state, &key).await?;
+    let scope = crate::types::Scopes::from_stored(&key.scope);
+    let Some(authz) = crate::apikeys::authz_of(state, &key, &scope).await? else {
+        return Ok(Map::new());
+    };
     let mut body = Map::new();
     body.insert("active".into(), true.into());
     body.insert("scope".into(), key.scope.clone().into());
@@ -135,7 +139,7 @@ async fn api_key(
     body.insert("iat".into(), key.created_at.into());
     body.insert("iss".into(), state.settings.issuer_str().into());
     body.insert("jti".into(), key.id.clone().into());
-    body.insert("roles".into(), roles.into());
+    authz.write(&state.settings.roles_claim, &mut body);
     body.insert("token_type".into(), "api_key".into());
     Ok(body)
 }
@@ -168,7 +172,11 @@ async fn access(
         // The organization must still hold: the user still a member, the client still
         // restricted to it (or to none), the organization still there.
         let user = sub.filter(|_| user_token);
-        if crate::authz::organization_holds(&state.db, token_client, user, token_org)
+        let Some(issued_to) = state.clients.get(&state.db, token_client).await? else {
+            return Ok(Map::new());
+        };
+        let restricted_to = issued_to.organization_id.as_deref();
+        if crate::authz::organization_holds(&state.db, restricted_to, user, token_org)
             .await?
             .is_err()
         {

@@ -126,9 +126,18 @@ async fn claims(
     let organization = claims
         .get(crate::authz::ORG_ID_CLAIM)
         .and_then(Value::as_str);
+    // The client's restriction, from the client cache (dropped on every change of it).
+    let restricted_to = match client_id.as_deref() {
+        Some(id) => state
+            .clients
+            .get(&state.db, id)
+            .await?
+            .and_then(|c| c.organization_id.clone()),
+        None => None,
+    };
     let authz = crate::authz::for_user(
         &state.db,
-        client_id.as_deref().unwrap_or_default(),
+        restricted_to.as_deref(),
         &user.id,
         organization,
         &scope,

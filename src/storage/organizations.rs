@@ -1,6 +1,8 @@
 //! Organizations, their members, and the one organization a client may be restricted to.
-//! Everything is read fresh at every use (no cache), so a change from the CLI holds at once
-//! on every instance.
+//! Organizations and members are read fresh at every use (no cache); a client's restriction
+//! is cached with the client (`clients::Client::organization_id`), so every change of one
+//! bumps the clients version: either way a change from the CLI holds at once on every
+//! instance.
 use entity::{client_organizations, organization_members, organizations};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -107,6 +109,9 @@ pub async fn remove(db: &impl ConnectionTrait, id: &str, now: i64) -> Result<boo
     let deleted = organizations::Entity::delete_by_id(id.to_string())
         .exec(db)
         .await?;
+    // No client should be restricted to it (see above), but a cached client that still
+    // names it must not outlive it.
+    super::versions::bump(db, super::versions::CLIENTS, now).await?;
     Ok(deleted.rows_affected == 1)
 }
 
@@ -215,6 +220,18 @@ pub async fn of_client(
     )
 }
 
+/// Every client's restriction, by client_id (for `clients::list`).
+pub async fn all_restrictions(
+    db: &impl ConnectionTrait,
+) -> Result<std::collections::HashMap<String, String>, DbErr> {
+    Ok(client_organizations::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.client_id, r.organization_id))
+        .collect())
+}
+
 /// The clients restricted to an organization.
 pub async fn clients_of(
     db: &impl ConnectionTrait,
@@ -231,7 +248,8 @@ pub async fn clients_of(
 
 /// Restricts a client to one organization (replacing any earlier restriction), or lifts the
 /// restriction with None. The client's token families issued for another organization (or
-/// none) are revoked: they no longer match what the client may do.
+/// none) are revoked: they no longer match what the client may do. Bumps the clients
+/// version: every instance drops its cached copy of the client (and its restriction).
 pub async fn restrict_client(
     db: &impl ConnectionTrait,
     client_id: &str,
@@ -252,5 +270,5 @@ pub async fn restrict_client(
             .await?;
         super::families::revoke_for_client_outside(db, client_id, organization_id, now).await?;
     }
-    Ok(())
+    super::versions::bump(db, super::versions::CLIENTS, now).await
 }

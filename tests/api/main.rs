@@ -20,6 +20,7 @@ mod logout;
 mod logs;
 mod malformed;
 mod metrics;
+mod org_api_keys;
 mod organizations;
 mod outage;
 mod registration;

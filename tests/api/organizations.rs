@@ -13,14 +13,14 @@ use crate::helpers::*;
 use crate::roles::{add_role, jwt_claims, machine_spec, roles_spec, tessera};
 use crate::tokens::introspect;
 
-struct World {
-    acme: Organization,
-    globex: Organization,
+pub(crate) struct World {
+    pub(crate) acme: Organization,
+    pub(crate) globex: Organization,
 }
 
 /// Organizations acme and globex; alice is a member of both, `admin` in acme and `viewer` in
 /// globex, and holds the global role `staff`; bob is a member of globex only.
-async fn world(app: &TestApp) -> World {
+pub(crate) async fn world(app: &TestApp) -> World {
     let db = &app.state.db;
     let now = app.clock.now();
     let alice = app.add_user("alice").await;

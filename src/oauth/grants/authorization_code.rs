@@ -74,7 +74,7 @@ pub async fn handle(
     };
     let authz = match crate::authz::for_user(
         &state.db,
-        &client.client_id,
+        client.organization_id.as_deref(),
         &user.id,
         code.organization_id.as_deref(),
         &scope,

@@ -40,12 +40,16 @@ pub async fn handle(
     };
     let target = target(state, params.get("resource")).await?;
     let scope = target.scope(&scope);
-    let authz = crate::authz::for_client(&state.db, &client.client_id, &scope)
-        .await?
-        .map_err(|why| {
-            OAuthError::unauthorized_client("the client may not be issued tokens now")
-                .with_detail(why)
-        })?;
+    let authz = crate::authz::for_client(
+        &state.db,
+        &client.client_id,
+        client.organization_id.as_deref(),
+        &scope,
+    )
+    .await?
+    .map_err(|why| {
+        OAuthError::unauthorized_client("the client may not be issued tokens now").with_detail(why)
+    })?;
     let now = state.clock.now();
     let grant = AccessGrant {
         subject: &client.client_id,

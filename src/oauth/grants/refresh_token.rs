@@ -71,7 +71,7 @@ pub async fn handle(
     // restricted to another since) gets no token for it — the family is revoked.
     let authz = match crate::authz::for_user(
         &state.db,
-        &client.client_id,
+        client.organization_id.as_deref(),
         &family.user_id,
         family.organization_id.as_deref(),
         &scope,

@@ -64,7 +64,8 @@ pub async fn handle(
     let requested = params.get("scope").map(Scopes::parse).transpose()?;
     // RFC 8693 §2.2.2: an unacceptable subject token is `invalid_request`.
     let key = match apikeys::check(state, params.require("subject_token")?).await? {
-        Some(key) if apikeys::may_introspect(client, &key) => key,
+        // A client restricted to one organization exchanges only that organization's keys.
+        Some(key) if apikeys::may_introspect(client.organization_id.as_deref(), &key) => key,
         _ => {
             return Err(OAuthError::invalid_request(
                 "the subject token is not a live API key",
@@ -88,9 +89,11 @@ pub async fn handle(
         .map_or(state.settings.access_token_ttl, |exp| {
             (exp - now).min(state.settings.access_token_ttl)
         });
-    let authz = crate::authz::TokenAuthz {
-        roles: Some(apikeys::roles_of(state, &key).await?),
-        ..Default::default()
+    // The key's organization (its roles there only) when the roles scope is exchanged.
+    let Some(authz) = apikeys::authz_of(state, &key, &scope).await? else {
+        return Err(OAuthError::invalid_request(
+            "the subject token is not a live API key",
+        ));
     };
     let subject = key
         .user_id

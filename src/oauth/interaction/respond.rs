@@ -90,7 +90,12 @@ async fn org_state(
     request: &AuthRequest,
     user_id: Option<&str>,
 ) -> Result<OrgState, AppError> {
-    let client_org = organizations::of_client(&state.db, &request.client_id).await?;
+    // The restriction comes with the cached client (dropped on every change of it).
+    let client_org = state
+        .clients
+        .get(&state.db, &request.client_id)
+        .await?
+        .and_then(|c| c.organization_id.clone());
     let requested = match &request.organization {
         None => None,
         Some(named) => Some(
