@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The example resource server (`examples/resource_server/`), its router run in process in
 //! front of a real Tessera: 401 and 403 with RFC 6750 challenges, 200 for a JWT access token
-//! with the scope (and role), API keys by introspection, and a signing-key rotation met by
+//! with the scope (and a role granted with the CLI), API keys by introspection, and a signing-key rotation met by
 //! re-reading the JWKS.
 #[path = "../../examples/resource_server/app.rs"]
 mod example;
@@ -51,7 +51,7 @@ async fn setup() -> Setup {
         .add_client(ClientMetadata {
             name: "Machine".into(),
             grant_types: vec!["client_credentials".into()],
-            scopes: vec!["api:read".into(), "reports".into()],
+            scopes: vec!["api:read".into(), "reports".into(), "roles".into()],
             ..ClientMetadata::default()
         })
         .await;
@@ -77,8 +77,8 @@ impl Setup {
         body["access_token"].as_str().unwrap().to_string()
     }
 
-    /// A token as Tessera signs it, with a `roles` claim (roles come with issue 13 point 1).
-    fn token_with_roles(&self, roles: &[String], lifetime: i64) -> String {
+    /// A token as Tessera signs it, living `lifetime` seconds (negative: already expired).
+    fn signed_token(&self, lifetime: i64) -> String {
         token_minting::access_token(
             &self.app.state,
             &AccessGrant {
@@ -90,10 +90,7 @@ impl Setup {
                 auth_time: None,
                 api_key_id: None,
                 lifetime: Some(lifetime),
-                authz: &tessera::authz::TokenAuthz {
-                    roles: Some(roles.to_vec()),
-                    ..Default::default()
-                },
+                authz: &tessera::authz::TokenAuthz::default(),
             },
             self.app.clock.now(),
         )
@@ -142,7 +139,7 @@ async fn the_example_answers_401_403_and_200_as_rfc_6750_says() {
         (status, challenge.contains("invalid_token")),
         (StatusCode::UNAUTHORIZED, true)
     );
-    let expired = s.token_with_roles(&[], -60);
+    let expired = s.signed_token(-60);
     let (status, _, _) = s.get("/me", Some(&expired)).await;
     assert_eq!(status, 401);
 
@@ -168,7 +165,27 @@ async fn the_example_answers_401_403_and_200_as_rfc_6750_says() {
         challenge.contains("insufficient_scope") && challenge.contains("admin role"),
         "{challenge}"
     );
-    let admin = s.token_with_roles(&["admin".into()], 300);
+    // The admin role granted with the CLI, carried with the roles scope.
+    let cli = crate::api_keys::tessera_json;
+    cli(&s.app, &["role", "add", "--name", "admin"]).await;
+    let machine = s.machine.client_id.as_str();
+    cli(
+        &s.app,
+        &[
+            "client",
+            "grant-role",
+            "--client-id",
+            machine,
+            "--role",
+            "admin",
+        ],
+    )
+    .await;
+    let without_roles_scope = s.token(&[("resource", API), ("scope", "api:read")]).await;
+    assert_eq!(s.get("/admin", Some(&without_roles_scope)).await.0, 403);
+    let admin = s
+        .token(&[("resource", API), ("scope", "api:read roles")])
+        .await;
     let (status, _, body) = s.get("/admin", Some(&admin)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["admin"], true);
