@@ -229,11 +229,21 @@ async fn owner_may_act(state: &AppState, key: &ApiKeyRow) -> Result<bool, AppErr
     })
 }
 
-/// Whether key `id` is still live and its owner may act (for access tokens exchanged from
-/// it, checked wherever we are shown one: introspection, userinfo).
+/// Whether key `id` is still live, its owner may act and its organization still holds for
+/// it (for access tokens exchanged from it, checked wherever we are shown one:
+/// introspection, userinfo).
 pub async fn is_id_live(state: &AppState, id: &str) -> Result<bool, AppError> {
     match store::find(&state.db, id).await? {
-        Some(key) if is_live(&key, state.clock.now()) => owner_may_act(state, &key).await,
+        Some(key) if is_live(&key, state.clock.now()) => {
+            if !owner_may_act(state, &key).await? {
+                return Ok(false);
+            }
+            if key.organization_id.is_none() {
+                return Ok(true);
+            }
+            // No scope: the organization checks alone, no roles read.
+            Ok(authz_of(state, &key, &Scopes::default()).await?.is_some())
+        }
         _ => Ok(false),
     }
 }

@@ -120,9 +120,9 @@ async fn a_key_of_one_organization_is_nothing_to_another() {
     assert!(at.get("roles").is_none(), "{at}");
     assert_eq!(at["org_id"], w.acme.id.as_str());
     // The exchanged token is as invisible to globex as the key.
-    let token = body["access_token"].as_str().unwrap();
-    assert_eq!(introspect(&app, &globex_api, token).await["active"], false);
-    assert_eq!(introspect(&app, &acme_api, token).await["active"], true);
+    let token = body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(introspect(&app, &globex_api, &token).await["active"], false);
+    assert_eq!(introspect(&app, &acme_api, &token).await["active"], true);
 
     // A key of no organization: global roles, and no organization's API accepts it.
     let global = tessera_json(
@@ -143,7 +143,8 @@ async fn a_key_of_one_organization_is_nothing_to_another() {
     let (status, _) = exchange(&app, &acme_api, global_key, &[]).await;
     assert_eq!(status, 400);
 
-    // alice leaves acme: her acme key is dead everywhere, her global key is not.
+    // alice leaves acme: her acme key is dead everywhere, and so is the token exchanged
+    // for it; her global key is not.
     tessera_json(
         &app,
         &[
@@ -158,6 +159,7 @@ async fn a_key_of_one_organization_is_nothing_to_another() {
     .await;
     assert_eq!(introspect(&app, &acme_api, key).await["active"], false);
     assert_eq!(introspect(&app, &any_api, key).await["active"], false);
+    assert_eq!(introspect(&app, &acme_api, &token).await["active"], false);
     let (status, _) = exchange(&app, &acme_api, key, &[]).await;
     assert_eq!(status, 400);
     assert_eq!(introspect(&app, &any_api, global_key).await["active"], true);

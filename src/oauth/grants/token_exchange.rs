@@ -7,7 +7,10 @@
 //! gateway or resource server a script presents its key to. The token it gets names the key's
 //! owner as `sub` and itself as `client_id`; its scope is the key's, or the narrower `scope`
 //! asked for (never wider: `invalid_scope`); it lives `TESSERA_ACCESS_TOKEN_TTL` at most and
-//! never past the key's expiry, and it stops being active when the key is revoked.
+//! never past the key's expiry, and it stops being active when the key is revoked. A key of
+//! an organization gives a token that speaks for it (`org_id`, and with the `roles` scope
+//! the roles held there only, `apikeys::authz_of`); a client restricted to an organization
+//! may exchange only that organization's keys (`apikeys::may_introspect`).
 use super::target;
 use crate::apikeys;
 use crate::audit::{self, AuditEvent, Kind, Target};
