@@ -183,3 +183,14 @@ account-unlinked = { $provider } ist nicht mehr mit Ihrem Konto verknüpft.
 account-unlink-not-linked = Dieser Anmeldeanbieter ist nicht mit Ihrem Konto verknüpft.
 account-unlink-last-way = Dies ist Ihre einzige Möglichkeit, sich anzumelden: Legen Sie ein Passwort fest oder verknüpfen Sie einen weiteren Anbieter, bevor Sie diese Verknüpfung lösen.
 account-form-unreadable = Gehen Sie zurück zu Ihrer Kontoseite und versuchen Sie es erneut.
+
+organization-title = Organisation wählen
+organization-lead = { $app } fragt, für welche Organisation Sie sich anmelden.
+error-organization-choose = Wählen Sie eine der aufgeführten Organisationen.
+consent-for-organization = Für die Organisation { $organization }.
+scope-roles = Ihre Rollen sehen
+scope-roles-desc = Die Rollen, die Sie innehaben, damit die App entscheiden kann, was Sie dürfen.
+scope-groups = Ihre Gruppen sehen
+scope-groups-desc = Die Gruppen, denen Sie angehören.
+scope-organization = Ihre Organisation kennen
+scope-organization-desc = Für welche Organisation Sie sich anmelden.

@@ -184,3 +184,14 @@ account-unlinked = { $provider } is no longer linked to your account.
 account-unlink-not-linked = That sign-in provider is not linked to your account.
 account-unlink-last-way = This is the only way you can sign in: set a password or link another provider before unlinking it.
 account-form-unreadable = Go back to your account page and try again.
+
+organization-title = Choose an organization
+organization-lead = { $app } asks which organization you are signing in for.
+error-organization-choose = Choose one of the organizations listed.
+consent-for-organization = For the organization { $organization }.
+scope-roles = See your roles
+scope-roles-desc = The roles you hold, so the app can decide what you may do.
+scope-groups = See your groups
+scope-groups-desc = The groups you belong to.
+scope-organization = Know your organization
+scope-organization-desc = Which organization you sign in for.

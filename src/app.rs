@@ -7,7 +7,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::accounts::{consent, login};
+use crate::accounts::{consent, login, organization};
 use crate::oauth::interaction::paths;
 use crate::oauth::{authorize, discovery, introspect, logout, revoke, token_endpoint, userinfo};
 use crate::state::AppState;
@@ -48,6 +48,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         )
         .route(paths::LOGIN, get(login::show).post(login::submit))
         .route(paths::CONSENT, get(consent::show).post(consent::submit))
+        .route(
+            paths::ORGANIZATION,
+            get(organization::show).post(organization::submit),
+        )
         .route(paths::LOGOUT, get(logout::handler).post(logout::handler))
         .merge(crate::federation::routes())
         .merge(crate::accounts::account::routes())

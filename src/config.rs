@@ -137,6 +137,10 @@ pub struct Settings {
     /// Resource indicators (RFC 8707) clients may request, comma-separated.
     #[arg(long, env = "TESSERA_RESOURCES", value_delimiter = ',')]
     pub resources: Vec<String>,
+    /// Name of the claim carrying the subject's roles (a JSON array of strings) when the
+    /// `roles` scope is granted, e.g. `https://example.com/roles`.
+    #[arg(long, env = "TESSERA_ROLES_CLAIM", default_value = "roles")]
+    pub roles_claim: String,
     /// ID-token lifetime in seconds.
     #[arg(long, env = "TESSERA_ID_TOKEN_TTL", default_value_t = DEFAULT_ID_TOKEN_TTL)]
     pub id_token_ttl: i64,
@@ -311,6 +315,7 @@ impl Settings {
         if !(0..=60).contains(&self.refresh_grace_seconds) {
             return Err("TESSERA_REFRESH_GRACE_SECONDS must be between 0 and 60".into());
         }
+        crate::authz::check_roles_claim(&self.roles_claim)?;
         Ok(())
     }
 

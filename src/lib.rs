@@ -1,8 +1,10 @@
 //! Tessera: an OAuth 2.0 / OpenID Connect authorization server.
 pub mod accounts;
 pub mod admin;
+pub mod apikeys;
 pub mod app;
 pub mod audit;
+pub mod authz;
 pub mod cli;
 pub mod clients;
 pub mod clock;
@@ -13,6 +15,7 @@ pub mod guard;
 pub mod jose;
 pub mod oauth;
 pub mod outbound;
+pub mod resources;
 pub mod sealing;
 pub mod secrets;
 pub mod server;

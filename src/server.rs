@@ -92,9 +92,11 @@ pub async fn serve(
         state.settings.audit_retention_days,
     );
     let audit = state.audit.clone();
+    let key_usage = state.api_key_usage.clone();
     serve_router(crate::app::router(state), listener, shutdown_signal()).await;
     // The events of the requests just drained reach the log and the table before exit.
     audit.flush().await;
+    key_usage.flush().await;
     Ok(())
 }
 

@@ -32,6 +32,10 @@ pub struct Shared {
     pub federation: Arc<crate::federation::Federation>,
     /// Clients in memory; see `storage::client_cache` for how changes reach it.
     pub clients: Arc<crate::storage::client_cache::ClientCache>,
+    /// Registered resources in memory; see `storage::resource_cache`.
+    pub resources: Arc<crate::storage::resource_cache::ResourceCache>,
+    /// When API keys were last used, written in batches (see `apikeys::usage`).
+    pub api_key_usage: Arc<crate::apikeys::usage::KeyUsage>,
     /// Open dynamic registrations this minute (`TESSERA_REGISTRATION=open`).
     pub registrations: crate::clients::registration::RateLimit,
     /// Every origin some client allows, for CORS preflights.
@@ -69,6 +73,8 @@ impl AppState {
             ),
             federation: Arc::new(crate::federation::Federation::new(keys.clone())),
             clients: crate::storage::client_cache::ClientCache::start(db.clone()),
+            resources: crate::storage::resource_cache::ResourceCache::start(db.clone()),
+            api_key_usage: crate::apikeys::usage::KeyUsage::start(db.clone()),
             registrations: Default::default(),
             cors: Default::default(),
             client_jwks: crate::oauth::client_jwks::ClientJwks::new(

@@ -21,6 +21,8 @@ pub struct Model {
     pub family_id: Option<String>,
     /// The login session (OIDC `sid`) it was issued in; None before sessions had ids.
     pub sid: Option<String>,
+    /// The organization its tokens speak for (`org_id`); None: no organization.
+    pub organization_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

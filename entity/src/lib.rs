@@ -1,16 +1,25 @@
 //! SeaORM entities for Tessera's storage. Only `tessera::storage` uses them.
+pub mod api_keys;
 pub mod audit_events;
 pub mod authorization_codes;
 pub mod change_versions;
 pub mod client_assertions;
+pub mod client_organizations;
 pub mod clients;
 pub mod consents;
+pub mod group_members;
+pub mod groups;
 pub mod identity_keys;
 pub mod login_sessions;
 pub mod logout_deliveries;
+pub mod organization_members;
+pub mod organizations;
 pub mod refresh_tokens;
 pub mod registration_tokens;
+pub mod resources;
 pub mod revoked_tokens;
+pub mod role_grants;
+pub mod roles;
 pub mod server_keys;
 pub mod sessions;
 pub mod signing_keys;

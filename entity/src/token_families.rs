@@ -29,6 +29,8 @@ pub struct Model {
     /// The login session (OIDC `sid`) it was issued in; None before sessions had ids.
     #[sea_orm(indexed)]
     pub sid: Option<String>,
+    /// The organization its tokens speak for (`org_id`); None: no organization.
+    pub organization_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,10 @@ mod m20261201_000300_login_sessions;
 mod m20261202_000100_throttle_counters;
 mod m20261202_000200_audit_events;
 mod m20261202_000300_client_jwks_uri;
+mod m20261203_000100_roles_groups;
+mod m20261203_000110_organizations;
+mod m20261203_000201_api_keys;
+mod m20261203_000202_resources;
 mod m20261203_000400_identity_keys;
 
 pub struct Migrator;
@@ -29,6 +33,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000100_throttle_counters::Migration),
             Box::new(m20261202_000200_audit_events::Migration),
             Box::new(m20261202_000300_client_jwks_uri::Migration),
+            Box::new(m20261203_000100_roles_groups::Migration),
+            Box::new(m20261203_000110_organizations::Migration),
+            Box::new(m20261203_000201_api_keys::Migration),
+            Box::new(m20261203_000202_resources::Migration),
             Box::new(m20261203_000400_identity_keys::Migration),
         ]
     }

@@ -21,6 +21,9 @@ fn rank(scope: &str) -> u8 {
         "openid" => 0,
         "profile" => 1,
         "email" => 2,
+        "organization" => 3,
+        "roles" => 4,
+        "groups" => 4,
         "offline_access" => 9,
         _ => 5,
     }
@@ -34,6 +37,9 @@ fn describe(tr: &Tr, scope: &str) -> ScopeLine {
         "profile" => ("scope-profile", "scope-profile-desc"),
         "email" => ("scope-email", "scope-email-desc"),
         "offline_access" => ("scope-offline_access", "scope-offline_access-desc"),
+        "roles" => ("scope-roles", "scope-roles-desc"),
+        "groups" => ("scope-groups", "scope-groups-desc"),
+        "organization" => ("scope-organization", "scope-organization-desc"),
         _ => {
             return ScopeLine {
                 name: scope.to_string(),
@@ -91,6 +97,12 @@ pub async fn show(
         return Ok(expired(&state, &headers));
     };
     let csrf = session::csrf_token(&session).await?;
+    let organization = match &request.organization {
+        Some(named) => crate::storage::organizations::find_by_id_or_slug(&state.db, named)
+            .await?
+            .map(|o| o.name),
+        None => None,
+    };
     let ui = Ui::current();
     let (new_scopes, granted_scopes) =
         scope_lines(&ui.tr, &Scopes::from_stored(&request.scope), &granted);
@@ -106,6 +118,7 @@ pub async fn show(
         csrf: &csrf,
         new_scopes,
         granted_scopes,
+        organization,
         client_uri: client.client_uri.as_deref(),
         policy_uri: client.policy_uri.as_deref(),
         tos_uri: client.tos_uri.as_deref(),

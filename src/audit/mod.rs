@@ -37,6 +37,15 @@ pub enum Kind {
     ProfileUpdated,
     /// A user unlinked an upstream identity from their account.
     IdentityUnlinked,
+    /// A role granted or revoked, a group or organization membership changed, a client
+    /// restricted to an organization (by the CLI).
+    AuthorizationChanged,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    /// An API key exchanged for an access token (RFC 8693).
+    ApiKeyExchanged,
+    /// A resource registered, changed or removed (`reason` says which).
+    ResourceChanged,
 }
 
 impl Kind {
@@ -60,6 +69,11 @@ impl Kind {
             Kind::PasswordChanged => "password_changed",
             Kind::ProfileUpdated => "profile_updated",
             Kind::IdentityUnlinked => "identity_unlinked",
+            Kind::AuthorizationChanged => "authorization_changed",
+            Kind::ApiKeyCreated => "api_key_created",
+            Kind::ApiKeyRevoked => "api_key_revoked",
+            Kind::ApiKeyExchanged => "api_key_exchanged",
+            Kind::ResourceChanged => "resource_changed",
         }
     }
 }
@@ -77,6 +91,17 @@ pub enum Target {
     Sid(String),
     /// An upstream OpenID provider, by its configured name.
     Upstream(String),
+    /// A role grant: `NAME`, `NAME@ORG_ID` within an organization, then ` group:GROUP` when
+    /// the holder is a group (a user or client holder is the event's user or client).
+    Role(String),
+    /// A group, by name.
+    Group(String),
+    /// An organization, by id.
+    Organization(String),
+    /// An API key, by its public id (never the key).
+    ApiKey(String),
+    /// A protected resource, by its URI.
+    Resource(String),
     /// How many things an action touched (`tessera user sign-out`: sessions ended).
     Count(u64),
 }
@@ -89,6 +114,11 @@ impl Target {
             Target::Kid(id) => format!("kid:{id}"),
             Target::Sid(id) => format!("sid:{id}"),
             Target::Upstream(name) => format!("upstream:{name}"),
+            Target::Role(name) => format!("role:{name}"),
+            Target::Group(name) => format!("group:{name}"),
+            Target::Organization(id) => format!("org:{id}"),
+            Target::ApiKey(id) => format!("api_key:{id}"),
+            Target::Resource(uri) => format!("resource:{uri}"),
             Target::Count(n) => format!("count:{n}"),
         }
     }

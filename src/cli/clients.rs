@@ -1,4 +1,5 @@
-//! `tessera client add | list | remove | rotate-secret`. The rules are in `crate::clients`.
+//! `tessera client add | list | show | update | grant-role | revoke-role | remove |
+//! rotate-secret`. The rules are in `crate::clients`.
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -24,6 +25,10 @@ pub enum ClientCommand {
         client_id: Option<String>,
         #[command(flatten)]
         metadata: Box<MetadataArgs>,
+        /// Restrict the client to one organization (id or slug): it signs users in and gets
+        /// client-credentials tokens for that organization only.
+        #[arg(long, value_name = "ORG")]
+        organization: Option<String>,
         #[command(flatten)]
         issuer: IssuerSettings,
     },
@@ -45,6 +50,30 @@ pub enum ClientCommand {
         name: Option<String>,
         #[command(flatten)]
         metadata: Box<MetadataArgs>,
+        /// Restrict the client to this organization (id or slug); its tokens for any other are revoked.
+        #[arg(long, value_name = "ORG")]
+        organization: Option<String>,
+        /// Lift the client's organization restriction.
+        #[arg(long, conflicts_with = "organization")]
+        no_organization: bool,
+    },
+    /// Grant a role to a client (its client_credentials tokens carry it with the roles scope).
+    GrantRole {
+        /// The client's client_id.
+        #[arg(long)]
+        client_id: String,
+        /// The role's name.
+        #[arg(long)]
+        role: String,
+    },
+    /// Revoke a role from a client.
+    RevokeRole {
+        /// The client's client_id.
+        #[arg(long)]
+        client_id: String,
+        /// The role's name.
+        #[arg(long)]
+        role: String,
     },
     /// Delete a client and revoke every token issued to it.
     Remove {
@@ -69,7 +98,7 @@ pub struct MetadataArgs {
     /// A public client (no secret; PKCE required).
     #[arg(long)]
     public: bool,
-    /// Grant type (repeatable): authorization_code, refresh_token, client_credentials.
+    /// Grant type (repeatable): authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:token-exchange.
     #[arg(long = "grant-type", value_name = "GRANT")]
     grant_types: Vec<String>,
     /// Allowed scope (repeatable; default: openid profile email offline_access).
@@ -215,6 +244,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             name,
             client_id,
             metadata,
+            organization,
             issuer,
         } => {
             let metadata = metadata.apply(ClientMetadata {
@@ -223,9 +253,21 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
                 ..ClientMetadata::default()
             })?;
             let db = open(store).await?;
+            let org = match &organization {
+                Some(named) => Some(super::roles::organization_named(&db, named).await?),
+                None => None,
+            };
             let keys = crate::jose::keys::Keys::load_shared(&db, store, now).await?;
             let (client, secret) =
                 clients::register(&db, &keys.client_secret_pepper, metadata, now).await?;
+            if let Some(org) = &org {
+                storage::organizations::restrict_client(&db, &client.client_id, Some(&org.id), now)
+                    .await?;
+                restriction_event(&db, &client.client_id, Some(&org.id)).await;
+                // An instance may have cached the client between its registration and its
+                // restriction: return once every instance has dropped that copy.
+                tokio::time::sleep(storage::client_cache::VISIBLE_AFTER).await;
+            }
             audit::record_now(
                 &db,
                 AuditEvent::new(Kind::ClientRegistered)
@@ -235,12 +277,16 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             .await;
             let mut value = describe(&client);
             value["client_secret"] = json!(secret);
+            value["organization_id"] = json!(org.as_ref().map(|o| o.id.clone()));
             let mut text = format!(
                 "Registered client {} ({}).\n  client_id: {}\n",
                 client.name,
                 client.auth_method.as_str(),
                 client.client_id
             );
+            if let Some(org) = &org {
+                text.push_str(&format!("  organization: {} ({})\n", org.slug, org.id));
+            }
             if let Some(secret) = &secret {
                 text.push_str(&format!("  client_secret: {secret}\nStore the secret now: it is shown only once and cannot be recovered.\n"));
             }
@@ -286,13 +332,17 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             let Some(client) = storage::clients::find(&db, &client_id).await? else {
                 bail!("no client with id {client_id}")
             };
+            let restricted = storage::organizations::of_client(&db, &client_id).await?;
+            let mut value = describe(&client);
+            value["organization_id"] = json!(restricted);
             print(
                 json,
-                describe(&client),
+                value,
                 &format!(
-                    "Client {}:\n{}Change it with: tessera client update --client-id {}",
+                    "Client {}:\n{}  organization: {}\nChange it with: tessera client update --client-id {}",
                     client.name,
                     describe_text(&client),
+                    restricted.as_deref().unwrap_or("- (not restricted)"),
                     client.client_id
                 ),
             );
@@ -301,6 +351,8 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             client_id,
             name,
             metadata,
+            organization,
+            no_organization,
         } => {
             let db = open(store).await?;
             let Some(old) = storage::clients::find(&db, &client_id).await? else {
@@ -311,9 +363,24 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
                 current.name = name;
             }
             let metadata = metadata.apply(current)?;
+            let org = match &organization {
+                Some(named) => Some(super::roles::organization_named(&db, named).await?),
+                None => None,
+            };
             let keys = crate::jose::keys::Keys::load_shared(&db, store, now).await?;
             let (client, secret) =
                 clients::update(&db, &keys.client_secret_pepper, &client_id, metadata, now).await?;
+            if org.is_some() || no_organization {
+                storage::organizations::restrict_client(
+                    &db,
+                    &client_id,
+                    org.as_ref().map(|o| o.id.as_str()),
+                    now,
+                )
+                .await?;
+                restriction_event(&db, &client_id, org.as_ref().map(|o| o.id.as_str())).await;
+            }
+            let restricted = storage::organizations::of_client(&db, &client_id).await?;
             audit::record_now(
                 &db,
                 AuditEvent::new(Kind::ClientUpdated)
@@ -324,16 +391,27 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             // Return only once every running instance has dropped its cached copy.
             tokio::time::sleep(storage::client_cache::VISIBLE_AFTER).await;
             let mut value = describe(&client);
+            value["organization_id"] = json!(restricted);
             let mut text = format!(
                 "Updated client {}:\n{}",
                 client.name,
                 describe_text(&client)
             );
+            text.push_str(&format!(
+                "  organization: {}\n",
+                restricted.as_deref().unwrap_or("- (not restricted)")
+            ));
             if let Some(secret) = &secret {
                 value["client_secret"] = json!(secret);
                 text.push_str(&format!("  client_secret: {secret}\nIt now authenticates with this secret: store it now, it is shown only once.\n"));
             }
             print(json, value, text.trim_end());
+        }
+        ClientCommand::GrantRole { client_id, role } => {
+            client_grant(store, json, true, &client_id, &role).await?
+        }
+        ClientCommand::RevokeRole { client_id, role } => {
+            client_grant(store, json, false, &client_id, &role).await?
         }
         ClientCommand::Remove { client_id } => {
             let db = open(store).await?;
@@ -388,4 +466,49 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
         }
     }
     Ok(())
+}
+
+/// A client's roles hold where its tokens speak: within the organization it is restricted
+/// to, or globally if it is not restricted.
+async fn client_grant(
+    store: &StoreSettings,
+    json: bool,
+    grant: bool,
+    client_id: &str,
+    role: &str,
+) -> anyhow::Result<()> {
+    use crate::storage::roles::{Holder, Within};
+    let db = open(store).await?;
+    if storage::clients::find(&db, client_id).await?.is_none() {
+        bail!("no client with id {client_id} (list them with: tessera client list)");
+    }
+    let org = match storage::organizations::of_client(&db, client_id).await? {
+        Some(id) => storage::organizations::find(&db, &id).await?,
+        None => None,
+    };
+    let within = match &org {
+        Some(org) => Within::Organization(&org.id),
+        None => Within::Global,
+    };
+    let who = format!("client {client_id}");
+    super::roles::change_grant(
+        &db,
+        json,
+        grant,
+        role,
+        (Holder::Client(client_id), &who),
+        (within, org.as_ref()),
+    )
+    .await
+}
+
+async fn restriction_event(db: &storage::Db, client_id: &str, organization_id: Option<&str>) {
+    let event = AuditEvent::new(Kind::AuthorizationChanged).client(client_id);
+    let event = match organization_id {
+        Some(id) => event
+            .reason("client_restricted")
+            .target(crate::audit::Target::Organization(id.to_string())),
+        None => event.reason("client_unrestricted"),
+    };
+    audit::record_now(db, event).await;
 }

@@ -1,16 +1,20 @@
-//! The command line: `serve` (the default), `migrate`, `user`, `client`, `upstream`,
-//! `registration-token`, `keys`, `audit`. Every
+//! The command line: `serve` (the default), `migrate`, `user`, `client`, `role`, `group`,
+//! `org`, `apikey`, `resource`, `upstream`, `registration-token`, `keys`, `audit`. Every
 //! command says what it did and what to do next; `--json` prints a machine-readable result
 //! (and errors as `{"error": ...}` on standard error). Each command takes only the settings
 //! it uses: the database and keys directory for all, the issuer where it prints URLs, and
 //! the server's settings for `serve` alone, so that a server setting cannot break `user list`.
+mod apikeys;
 mod audit;
 mod clients;
 mod config_check;
 pub mod config_file;
 mod keys;
+mod organizations;
 mod output;
 mod registration_tokens;
+mod resources;
+mod roles;
 mod serve;
 mod upstreams;
 mod users;
@@ -62,6 +66,21 @@ pub enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(clients::ClientCommand),
+    /// Manage roles (granted to users, groups and clients; carried with the `roles` scope).
+    #[command(subcommand)]
+    Role(roles::RoleCommand),
+    /// Manage groups of users (carried with the `groups` scope; their roles hold for members).
+    #[command(subcommand)]
+    Group(roles::GroupCommand),
+    /// Manage organizations: members, roles within each, tokens that speak for one.
+    #[command(subcommand)]
+    Org(organizations::OrgCommand),
+    /// API keys (personal access tokens) of users and clients.
+    #[command(subcommand)]
+    Apikey(apikeys::ApiKeyCommand),
+    /// Protected resources (RFC 8707 resource indicators): audiences, their scopes and introspecting clients.
+    #[command(subcommand)]
+    Resource(resources::ResourceCommand),
     /// Manage upstream OpenID providers.
     #[command(subcommand)]
     Upstream(upstreams::UpstreamCommand),
@@ -144,7 +163,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => serve::migrate(&store, json).await,
         Command::User(command) => users::run(&store, json, command).await,
         Command::Client(command) => clients::run(&store, json, command).await,
+        Command::Apikey(command) => apikeys::run(&store, json, command).await,
+        Command::Resource(command) => resources::run(&store, json, command).await,
         Command::Upstream(command) => upstreams::run(&store, json, command).await,
+        Command::Role(command) => roles::run_role(&store, json, command).await,
+        Command::Group(command) => roles::run_group(&store, json, command).await,
+        Command::Org(command) => organizations::run(&store, json, command).await,
         Command::RegistrationToken(command) => {
             registration_tokens::run(&store, json, command).await
         }

@@ -28,7 +28,8 @@ pub enum RegistrationTokenCommand {
     /// Revoke an initial access token: it registers no more clients.
     Revoke {
         /// The token's id, as `list` shows it.
-        #[arg(long)]
+        // Ids are base64url: one may start with `-`.
+        #[arg(long, allow_hyphen_values = true)]
         id: String,
     },
 }

@@ -1,4 +1,5 @@
-//! `tessera user add | list | disable | enable | sign-out | revoke-consent | set-password`.
+//! `tessera user add | list | disable | enable | sign-out | revoke-consent | grant-role |
+//! revoke-role | set-password`.
 use std::io::{IsTerminal, Read};
 
 use anyhow::{bail, Context};
@@ -53,6 +54,10 @@ pub enum UserCommand {
         #[arg(long)]
         client_id: String,
     },
+    /// Grant a role to a user (globally, or within one of their organizations).
+    GrantRole(UserGrantArgs),
+    /// Revoke a role from a user; the next token and the next refresh no longer carry it.
+    RevokeRole(UserGrantArgs),
     /// Set a user's password, read from standard input.
     SetPassword {
         /// The user's username.
@@ -61,6 +66,19 @@ pub enum UserCommand {
         #[command(flatten)]
         password: PasswordArgs,
     },
+}
+
+#[derive(Args)]
+pub struct UserGrantArgs {
+    /// The user's username.
+    #[arg(long)]
+    username: String,
+    /// The role's name.
+    #[arg(long)]
+    role: String,
+    /// Only within this organization (id or slug), of which the user must be a member.
+    #[arg(long, value_name = "ORG")]
+    organization: Option<String>,
 }
 
 #[derive(Args)]
@@ -314,6 +332,8 @@ pub async fn run(store: &StoreSettings, json: bool, command: UserCommand) -> any
                 &format!("Withdrew {username}'s consent to {client_id}; {revoked} token grant(s) revoked. The app must ask again."),
             );
         }
+        UserCommand::GrantRole(args) => grant(store, json, true, args).await?,
+        UserCommand::RevokeRole(args) => grant(store, json, false, args).await?,
         UserCommand::SetPassword { username, password } => {
             let password = password.read()?;
             let db = open(store).await?;
@@ -328,4 +348,41 @@ pub async fn run(store: &StoreSettings, json: bool, command: UserCommand) -> any
         }
     }
     Ok(())
+}
+
+async fn grant(
+    store: &StoreSettings,
+    json: bool,
+    grant: bool,
+    args: UserGrantArgs,
+) -> anyhow::Result<()> {
+    use crate::storage::roles::{Holder, Within};
+    let db = open(store).await?;
+    let user = super::roles::user_named(&db, &args.username).await?;
+    let org = match &args.organization {
+        Some(named) => Some(super::roles::organization_named(&db, named).await?),
+        None => None,
+    };
+    if let (true, Some(org)) = (grant, &org) {
+        if !storage::organizations::is_member(&db, &org.id, &user.id).await? {
+            bail!(
+                "{} is not a member of {}: add them first with: tessera org add-member --org {} --username {}",
+                args.username, org.slug, org.slug, args.username
+            );
+        }
+    }
+    let within = match &org {
+        Some(org) => Within::Organization(&org.id),
+        None => Within::Global,
+    };
+    let who = format!("user {}", args.username);
+    super::roles::change_grant(
+        &db,
+        json,
+        grant,
+        &args.role,
+        (Holder::User(&user.id), &who),
+        (within, org.as_ref()),
+    )
+    .await
 }

@@ -6,7 +6,15 @@ use crate::types::{AuthMethod, Scopes, SigningAlg};
 use super::{redirect_uri, ClientError};
 
 /// Grant types a client may register.
-pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+pub const GRANT_TYPES: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    TOKEN_EXCHANGE,
+];
+
+/// RFC 8693 token exchange (of API keys, see `oauth::grants::token_exchange`).
+pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 /// Scopes of a client that registers none (and is not a machine client).
 pub const DEFAULT_SCOPES: &str = "openid profile email offline_access";
@@ -175,7 +183,7 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
         .find(|g| !GRANT_TYPES.contains(&g.as_str()))
     {
         return Err(invalid(format!(
-            "unsupported grant type {g} (use authorization_code, refresh_token or client_credentials)"
+            "unsupported grant type {g} (use authorization_code, refresh_token, client_credentials or {TOKEN_EXCHANGE})"
         )));
     }
     let has = |g: &str| grant_types.iter().any(|x| x == g);
@@ -191,6 +199,11 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
     }
     if public && has("client_credentials") {
         return Err(invalid("a public client cannot use client_credentials"));
+    }
+    if public && has(TOKEN_EXCHANGE) {
+        return Err(invalid(
+            "a public client cannot use token exchange: it must authenticate",
+        ));
     }
     if has("refresh_token") && !has("authorization_code") {
         return Err(invalid(
@@ -216,7 +229,7 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
         redirect_uri::check(uri).map_err(ClientError::InvalidRedirectUri)?;
     }
     let scopes = if scopes.is_empty() {
-        if !has("authorization_code") {
+        if !has("authorization_code") && has("client_credentials") {
             return Err(invalid(
                 "a client_credentials client needs at least one scope",
             ));
@@ -288,6 +301,7 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
         allowed_cors_origins,
         registration_token_hash: None,
         created_at: 0,
+        organization_id: None,
     })
 }
 

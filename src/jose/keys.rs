@@ -37,6 +37,8 @@ pub struct Keys {
     pub client_secret_pepper: Vec<u8>,
     /// Key of the refresh-token MAC (see `oauth::refresh_token_format`), derived from the pepper.
     pub refresh_token_key: ring::hmac::Key,
+    /// Key of the API-key hash (see `apikeys::hash`), derived from the pepper.
+    pub api_key_key: ring::hmac::Key,
     signing: ArcSwap<SigningKeys>,
     master: ArcSwap<MasterKey>,
     master_source: MasterKeySource,
@@ -174,6 +176,7 @@ impl Keys {
     ) -> Keys {
         Keys {
             refresh_token_key: crate::secrets::derived_key(&pepper, "tessera refresh-token v1"),
+            api_key_key: crate::secrets::derived_key(&pepper, "tessera api-key v1"),
             client_secret_pepper: pepper,
             signing: ArcSwap::from_pointee(set),
             master: ArcSwap::from_pointee(master),

@@ -2,7 +2,7 @@
 //! key, `typ`, issuer, expiry, and that neither it nor its family has been revoked.
 use serde_json::{Map, Value};
 
-use super::token_minting::FAMILY_CLAIM;
+use super::token_minting::{API_KEY_CLAIM, FAMILY_CLAIM};
 use crate::error::AppError;
 use crate::jose::jwt;
 use crate::state::AppState;
@@ -48,6 +48,13 @@ pub async fn check(
     if let Some(family) = claims.get(FAMILY_CLAIM).and_then(Value::as_str) {
         if !families::is_family_live(&state.db, family).await? {
             return Ok(Checked::Inactive("the access token has been revoked"));
+        }
+    }
+    if let Some(key) = claims.get(API_KEY_CLAIM).and_then(Value::as_str) {
+        if !crate::apikeys::is_id_live(state, key).await? {
+            return Ok(Checked::Inactive(
+                "the API key the access token was exchanged for is revoked or expired",
+            ));
         }
     }
     let client_id = claims

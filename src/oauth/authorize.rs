@@ -140,7 +140,24 @@ fn validate(
         login_done: false,
         consent_done: false,
         for_account: false,
+        organization: check_organization(params)?,
     })
+}
+
+/// The `organization` parameter (Tessera's own): the id or slug of the organization the
+/// tokens are to speak for. Only its form is checked here; whether it exists and the user
+/// belongs to it is decided once the user is known (`interaction::decide`), so this
+/// endpoint tells an anonymous caller nothing about which organizations exist.
+fn check_organization(params: &Params) -> OAuthResult<Option<String>> {
+    match params.get("organization") {
+        None => Ok(None),
+        Some(v) if !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_graphic()) => {
+            Ok(Some(v.to_string()))
+        }
+        Some(_) => Err(OAuthError::invalid_request(
+            "organization must be an organization id or slug",
+        )),
+    }
 }
 
 /// OIDC Core §3.1.2.6 and §6: request objects are not supported (`request_not_supported`,

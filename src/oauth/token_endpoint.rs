@@ -40,6 +40,9 @@ async fn grant(
         "authorization_code" => grants::authorization_code::handle(state, &client, params).await?,
         "refresh_token" => grants::refresh_token::handle(state, &client, params).await?,
         "client_credentials" => grants::client_credentials::handle(state, &client, params).await?,
+        grants::token_exchange::GRANT_TYPE => {
+            grants::token_exchange::handle(state, &client, params).await?
+        }
         _ => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,

@@ -2,6 +2,7 @@
 //! (refresh tokens: `oauth::refresh_token_format`).
 use serde_json::{json, Map, Value};
 
+use crate::authz::TokenAuthz;
 use crate::jose::jwt::{self, JwtError};
 use crate::state::AppState;
 use crate::storage::users::User;
@@ -18,6 +19,12 @@ pub struct AccessGrant<'a> {
     /// The token family the token descends from (revoking it revokes the token).
     pub family_id: Option<&'a str>,
     pub auth_time: Option<i64>,
+    /// Roles, groups and organization (`crate::authz`), read when the token is issued.
+    pub authz: &'a TokenAuthz,
+    /// The API key the token was exchanged for (revoking the key revokes the token).
+    pub api_key_id: Option<&'a str>,
+    /// Seconds the token lives; None: `TESSERA_ACCESS_TOKEN_TTL`.
+    pub lifetime: Option<i64>,
 }
 
 /// Signs an RFC 9068 access token; needs no database write.
@@ -40,7 +47,8 @@ pub fn access_token_with_jti(
     claims.insert("iss".into(), settings.issuer_str().into());
     claims.insert("sub".into(), grant.subject.into());
     claims.insert("aud".into(), grant.audience.clone().into());
-    claims.insert("exp".into(), (now + settings.access_token_ttl).into());
+    let lifetime = grant.lifetime.unwrap_or(settings.access_token_ttl);
+    claims.insert("exp".into(), (now + lifetime).into());
     claims.insert("iat".into(), now.into());
     let jti = crate::secrets::random_token(16);
     claims.insert("jti".into(), jti.clone().into());
@@ -52,12 +60,19 @@ pub fn access_token_with_jti(
     if let Some(family) = grant.family_id {
         claims.insert(FAMILY_CLAIM.into(), family.into());
     }
+    grant.authz.write(&settings.roles_claim, &mut claims);
+    if let Some(key) = grant.api_key_id {
+        claims.insert(API_KEY_CLAIM.into(), key.into());
+    }
     let token = jwt::sign(&state.keys, settings.access_token_alg, "at+jwt", claims)?;
     Ok((token, jti))
 }
 
 /// Private claim naming the token family of a user-bound access token.
 pub const FAMILY_CLAIM: &str = "tsr_fam";
+
+/// Private claim naming the API key an access token was exchanged for.
+pub const API_KEY_CLAIM: &str = "tsr_key";
 
 /// Claims about the user that `scopes` allow (OIDC Core §5.4).
 pub fn user_claims(user: &User, scopes: &Scopes) -> Map<String, Value> {
@@ -91,6 +106,8 @@ pub struct IdTokenInput<'a> {
     pub access_token: &'a str,
     /// The login session (OIDC Back-Channel Logout §2.1 `sid`).
     pub sid: Option<&'a str>,
+    /// Roles, groups and organization, as in the access token issued with it.
+    pub authz: &'a TokenAuthz,
 }
 
 /// Signs an ID token (OIDC Core §2, §3.1.3.6) with the client's registered algorithm.
@@ -116,6 +133,7 @@ pub fn id_token(state: &AppState, input: &IdTokenInput<'_>, now: i64) -> Result<
     if let Some(sid) = input.sid {
         claims.insert("sid".into(), sid.into());
     }
+    input.authz.write(&state.settings.roles_claim, &mut claims);
     jwt::sign(&state.keys, input.alg, "JWT", claims)
 }
 
@@ -159,4 +177,7 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// RFC 8693 §2.2.1: what a token exchange issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }

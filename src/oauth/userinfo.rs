@@ -121,5 +121,30 @@ async fn claims(
         .get("client_id")
         .and_then(Value::as_str)
         .map(str::to_string);
-    Ok((client_id, super::token_minting::user_claims(&user, &scope)))
+    // Roles and groups as they are now; the organization the token speaks for, if it still
+    // holds for this user.
+    let organization = claims
+        .get(crate::authz::ORG_ID_CLAIM)
+        .and_then(Value::as_str);
+    // The client's restriction, from the client cache (dropped on every change of it).
+    let restricted_to = match client_id.as_deref() {
+        Some(id) => state
+            .clients
+            .get(&state.db, id)
+            .await?
+            .and_then(|c| c.organization_id.clone()),
+        None => None,
+    };
+    let authz = crate::authz::for_user(
+        &state.db,
+        restricted_to.as_deref(),
+        &user.id,
+        organization,
+        &scope,
+    )
+    .await?
+    .map_err(OAuthError::invalid_token)?;
+    let mut body = super::token_minting::user_claims(&user, &scope);
+    authz.write(&state.settings.roles_claim, &mut body);
+    Ok((client_id, body))
 }

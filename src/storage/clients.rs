@@ -35,6 +35,11 @@ pub struct Client {
     pub registration_token_hash: Option<String>,
     /// When the client was registered (RFC 7591 `client_id_issued_at`).
     pub created_at: i64,
+    /// The organization the client is restricted to (`client_organizations`), read with the
+    /// client so that the cached copy holds it and the token endpoint needs no read for it.
+    /// Written only by `organizations::restrict_client`, which bumps the clients version;
+    /// `replace` leaves it alone.
+    pub organization_id: Option<String>,
 }
 
 impl Client {
@@ -69,6 +74,7 @@ impl From<clients::Model> for Client {
             allowed_cors_origins: split(&m.allowed_cors_origins),
             registration_token_hash: m.registration_token_hash,
             created_at: m.created_at,
+            organization_id: None,
         }
     }
 }
@@ -125,34 +131,45 @@ pub async fn replace(db: &impl ConnectionTrait, client: &Client, now: i64) -> Re
     Ok(result.rows_affected == 1)
 }
 
-/// Reads the client on every call: a client changed through the CLI takes effect at once.
+/// Reads the client, with its organization restriction, on every call: a client changed
+/// through the CLI takes effect at once.
 pub async fn find(db: &impl ConnectionTrait, client_id: &str) -> Result<Option<Client>, DbErr> {
     if client_id.is_empty() || client_id.len() > 256 {
         return Ok(None);
     }
-    Ok(Entity::find_by_id(client_id.to_string())
-        .one(db)
-        .await?
-        .map(Client::from))
+    let Some(model) = Entity::find_by_id(client_id.to_string()).one(db).await? else {
+        return Ok(None);
+    };
+    let mut client = Client::from(model);
+    client.organization_id = super::organizations::of_client(db, client_id).await?;
+    Ok(Some(client))
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Client>, DbErr> {
+    let mut restrictions = super::organizations::all_restrictions(db).await?;
     Ok(Entity::find()
         .order_by_asc(Column::CreatedAt)
         .all(db)
         .await?
         .into_iter()
-        .map(Client::from)
+        .map(|m| {
+            let mut client = Client::from(m);
+            client.organization_id = restrictions.remove(&client.client_id);
+            client
+        })
         .collect())
 }
 
-/// Deletes a client and revokes every token family issued to it.
+/// Deletes a client, revokes every token family issued to it, and removes its role grants
+/// and its organization restriction.
 pub async fn remove(db: &impl ConnectionTrait, client_id: &str, now: i64) -> Result<bool, DbErr> {
     let deleted = Entity::delete_many()
         .filter(Column::ClientId.eq(client_id))
         .exec(db)
         .await?;
     super::families::revoke_for_client(db, client_id, now).await?;
+    super::roles::remove_grants_of(db, super::roles::Holder::Client(client_id)).await?;
+    super::organizations::restrict_client(db, client_id, None, now).await?;
     super::versions::bump(db, super::versions::CLIENTS, now).await?;
     Ok(deleted.rows_affected == 1)
 }

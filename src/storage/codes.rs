@@ -28,6 +28,7 @@ pub async fn insert(db: &impl ConnectionTrait, code: Code) -> Result<(), DbErr> 
         used_at: Set(None),
         family_id: Set(None),
         sid: Set(code.sid),
+        organization_id: Set(code.organization_id),
     };
     Entity::insert(model).exec(db).await.map(|_| ())
 }
@@ -87,6 +88,7 @@ pub async fn redeem(
             expires_at: family_expires_at,
             idle_expires_at,
             sid: code.sid.clone(),
+            organization_id: code.organization_id.clone(),
         },
         now,
     )

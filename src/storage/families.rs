@@ -23,6 +23,8 @@ pub struct NewFamily {
     pub idle_expires_at: i64,
     /// The login session it was issued in.
     pub sid: Option<String>,
+    /// The organization its tokens speak for.
+    pub organization_id: Option<String>,
 }
 
 /// Stores a new family; its refresh token is generation 1.
@@ -42,6 +44,7 @@ pub async fn insert_family(db: &impl ConnectionTrait, f: NewFamily, now: i64) ->
         rotated_at: Set(None),
         idle_expires_at: Set(f.idle_expires_at),
         sid: Set(f.sid),
+        organization_id: Set(f.organization_id),
     };
     token_families::Entity::insert(model)
         .exec(db)
@@ -86,6 +89,47 @@ pub async fn revoke_for_client(
         .exec(db)
         .await
         .map(|_| ())
+}
+
+/// Revokes the live families that speak for an organization (all of them, or only
+/// `user_id`'s: they left it); returns how many.
+pub async fn revoke_for_organization(
+    db: &impl ConnectionTrait,
+    organization_id: &str,
+    user_id: Option<&str>,
+    now: i64,
+) -> Result<u64, DbErr> {
+    let mut update = token_families::Entity::update_many()
+        .col_expr(token_families::Column::RevokedAt, Expr::value(now))
+        .filter(token_families::Column::OrganizationId.eq(organization_id))
+        .filter(token_families::Column::RevokedAt.is_null());
+    if let Some(user_id) = user_id {
+        update = update.filter(token_families::Column::UserId.eq(user_id));
+    }
+    Ok(update.exec(db).await?.rows_affected)
+}
+
+/// Revokes a client's live families that speak for no organization or for another than
+/// `organization_id` (the client was just restricted to it).
+pub async fn revoke_for_client_outside(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    organization_id: &str,
+    now: i64,
+) -> Result<u64, DbErr> {
+    use sea_orm::Condition;
+    Ok(token_families::Entity::update_many()
+        .col_expr(token_families::Column::RevokedAt, Expr::value(now))
+        .filter(token_families::Column::ClientId.eq(client_id))
+        .filter(token_families::Column::RevokedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(token_families::Column::OrganizationId.is_null())
+                .add(token_families::Column::OrganizationId.ne(organization_id)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// Revokes every live family of `user_id` at `client_id` (a withdrawn consent); returns

@@ -1,6 +1,7 @@
 //! Storage over SeaORM, one module per aggregate; the only users of `entity::`. Rules that
 //! must hold across instances (single-use codes, refresh rotation) are enforced here by
 //! conditional updates: the database picks the one winner.
+pub mod api_keys;
 pub mod assertions;
 pub mod audit;
 pub mod client_cache;
@@ -11,8 +12,12 @@ pub mod families;
 pub mod login_sessions;
 pub mod logout_deliveries;
 pub mod opening;
+pub mod organizations;
 pub mod registration_tokens;
+pub mod resource_cache;
+pub mod resources;
 pub mod revocations;
+pub mod roles;
 pub mod server_keys;
 pub mod sessions;
 pub mod signing_keys;

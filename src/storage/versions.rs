@@ -8,6 +8,8 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 pub const CLIENTS: &str = "clients";
 /// The version of the signing keys (read by every instance's `jose::keys` watcher).
 pub const KEYS: &str = "keys";
+/// The version of the resources table (read by `resource_cache`).
+pub const RESOURCES: &str = "resources";
 
 /// The current version of `kind`; None before its first change.
 pub async fn get(db: &impl ConnectionTrait, kind: &str) -> Result<Option<String>, DbErr> {

@@ -38,7 +38,7 @@ const LATENCY_BUCKETS: [f64; 14] = [
 ];
 
 /// The grants `/token` issues tokens for, in the order of `Metrics::tokens`.
-const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+const GRANTS: [&str; 4] = crate::clients::metadata::GRANT_TYPES;
 
 /// How long a scrape waits for the outbox count: a scrape during an outage still answers.
 const SAMPLE_TIMEOUT: Duration = Duration::from_secs(1);

@@ -150,11 +150,31 @@ pub struct ConsentPage<'a> {
     pub new_scopes: Vec<ScopeLine>,
     /// Scopes asked for that the user already allowed this app.
     pub granted_scopes: Vec<ScopeLine>,
+    /// The organization the sign-in is for, when the request named or the user chose one.
+    pub organization: Option<String>,
     /// The app's registered home page, privacy policy and terms (https URLs, checked at
     /// registration).
     pub client_uri: Option<&'a str>,
     pub policy_uri: Option<&'a str>,
     pub tos_uri: Option<&'a str>,
+}
+
+/// One organization the user may sign in for.
+pub struct OrganizationChoice {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+}
+
+/// The organization selection page: one CSRF-protected button per organization.
+#[derive(Template)]
+#[template(path = "organization.html")]
+pub struct OrganizationPage<'a> {
+    pub ui: Ui,
+    pub client_name: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub choices: Vec<OrganizationChoice>,
 }
 
 /// Every error page: what went wrong, what to do next, and a way back when there is one.

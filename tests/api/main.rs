@@ -4,6 +4,7 @@
 //! cookie-keeping user agent that fills the HTML forms.
 mod access_tokens;
 mod account;
+mod api_keys;
 mod audit;
 mod authorization_code;
 mod browser;
@@ -22,9 +23,14 @@ mod logout;
 mod logs;
 mod malformed;
 mod metrics;
+mod org_api_keys;
+mod organizations;
 mod outage;
 mod pages;
 mod registration;
+mod resource_server;
+mod resources;
+mod roles;
 mod throttle;
 mod tokens;
 mod tracing;

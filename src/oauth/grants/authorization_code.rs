@@ -1,5 +1,5 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5, OIDC Core §3.1.3).
-use super::audience;
+use super::target;
 use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::{CodeVerifier, Params};
@@ -23,7 +23,7 @@ pub async fn handle(
     }
     let now = state.clock.now();
     let code_hash = token_hash(params.require("code")?);
-    let aud = audience(&state.settings, params)?;
+    let target = target(state, params.get("resource")).await?;
     let Some((code, user)) = codes::find_with_user(&state.db, &code_hash).await? else {
         return Err(OAuthError::invalid_grant(
             "the authorization code is invalid",
@@ -72,16 +72,38 @@ pub async fn handle(
         families::revoke_family(&state.db, &family_id, now).await?;
         return Err(OAuthError::invalid_grant("the user is no longer active"));
     };
+    let authz = match crate::authz::for_user(
+        &state.db,
+        client.organization_id.as_deref(),
+        &user.id,
+        code.organization_id.as_deref(),
+        &scope,
+    )
+    .await?
+    {
+        Ok(authz) => authz,
+        Err(why) => {
+            families::revoke_family(&state.db, &family_id, now).await?;
+            return Err(OAuthError::invalid_grant(
+                "the user may no longer sign in for this organization",
+            )
+            .with_detail(why));
+        }
+    };
 
+    let token_scope = target.scope(&scope);
     let access_token = token_minting::access_token(
         state,
         &AccessGrant {
             subject: &user.id,
             client_id: &client.client_id,
-            scope: &scope,
-            audience: aud,
+            scope: &token_scope,
+            audience: target.audience.clone(),
             family_id: Some(&family_id),
+            api_key_id: None,
+            lifetime: None,
             auth_time: Some(code.auth_time),
+            authz: &authz,
         },
         now,
     )
@@ -109,6 +131,7 @@ pub async fn handle(
             idp: code.idp.as_deref(),
             access_token: &access_token,
             sid: code.sid.as_deref(),
+            authz: &authz,
         };
         Some(token_minting::id_token(state, &input, now).map_err(crate::error::AppError::from)?)
     } else {
@@ -118,9 +141,10 @@ pub async fn handle(
         access_token,
         token_type: "Bearer",
         expires_in: settings.access_token_ttl,
-        scope: scope.to_string(),
+        scope: token_scope.to_string(),
         refresh_token,
         id_token,
+        issued_token_type: None,
     })
 }
 

@@ -1,6 +1,8 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients only, scopes
-//! within the client's allowed scopes, no refresh token, no ID token, no database write.
-use super::audience;
+//! within the client's allowed scopes, no refresh token, no ID token, no database write; the
+//! client's roles (in the organization it is restricted to, if any) read when the `roles`
+//! scope is asked for.
+use super::target;
 use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::Params;
@@ -36,15 +38,29 @@ pub async fn handle(
             requested
         }
     };
-    let aud = audience(&state.settings, params)?;
+    let target = target(state, params.get("resource")).await?;
+    let scope = target.scope(&scope);
+    let authz = crate::authz::for_client(
+        &state.db,
+        &client.client_id,
+        client.organization_id.as_deref(),
+        &scope,
+    )
+    .await?
+    .map_err(|why| {
+        OAuthError::unauthorized_client("the client may not be issued tokens now").with_detail(why)
+    })?;
     let now = state.clock.now();
     let grant = AccessGrant {
         subject: &client.client_id,
         client_id: &client.client_id,
         scope: &scope,
-        audience: aud,
+        audience: target.audience,
         family_id: None,
         auth_time: None,
+        authz: &authz,
+        api_key_id: None,
+        lifetime: None,
     };
     let (access_token, jti) = token_minting::access_token_with_jti(state, &grant, now)
         .map_err(crate::error::AppError::from)?;
@@ -62,5 +78,6 @@ pub async fn handle(
         scope: scope.to_string(),
         refresh_token: None,
         id_token: None,
+        issued_token_type: None,
     })
 }

@@ -2,7 +2,7 @@
 //! (OAuth 2.0 Security BCP §4.14.2): every use returns a new refresh token; presenting a
 //! rotated one revokes the whole family, unless the configured grace period lets the same
 //! client have the current token again. The common case is one database statement.
-use super::audience;
+use super::{target, Target as TokenTarget};
 use crate::audit::{self, AuditEvent, Kind, Target};
 use crate::oauth::error::{OAuthError, OAuthResult};
 use crate::oauth::params::Params;
@@ -29,7 +29,7 @@ pub async fn handle(
         ));
     }
     let now = state.clock.now();
-    let aud = audience(&state.settings, params)?;
+    let target = target(state, params.get("resource")).await?;
     let presented = refresh_token_format::decode(&state.keys, params.require("refresh_token")?)
         .ok_or_else(|| invalid("not a refresh token of ours: malformed or bad MAC"))?;
     // A narrowed scope is checked against the grant before anything is rotated: a refused
@@ -66,8 +66,34 @@ pub async fn handle(
     };
     // The refresh token keeps the full granted scope; only the access token is narrowed.
     let scope = narrowed.unwrap_or_else(|| Scopes::from_stored(&family.scope));
+    // Roles and the organization are read again at every refresh: a role revoked since
+    // is gone from this token, and a user who left the organization (or a client
+    // restricted to another since) gets no token for it — the family is revoked.
+    let authz = match crate::authz::for_user(
+        &state.db,
+        client.organization_id.as_deref(),
+        &family.user_id,
+        family.organization_id.as_deref(),
+        &scope,
+    )
+    .await?
+    {
+        Ok(authz) => authz,
+        Err(why) => {
+            families::revoke_family(&state.db, &family.id, now).await?;
+            return Err(invalid(why));
+        }
+    };
     let refresh_token = refresh_token_format::encode(&state.keys, &family.id, family.generation);
-    respond(state, client, &family, scope, aud, refresh_token, now)
+    respond(
+        state,
+        client,
+        &family,
+        (scope, &authz),
+        &target,
+        refresh_token,
+        now,
+    )
 }
 
 /// Why a rotation did not happen, and what follows from it: an older generation is a replay
@@ -136,20 +162,24 @@ fn respond(
     state: &AppState,
     client: &Client,
     family: &Family,
-    scope: Scopes,
-    aud: String,
+    (scope, authz): (Scopes, &crate::authz::TokenAuthz),
+    target: &TokenTarget,
     refresh_token: String,
     now: i64,
 ) -> OAuthResult<TokenResponse> {
+    let scope = target.scope(&scope);
     let access_token = token_minting::access_token(
         state,
         &AccessGrant {
             subject: &family.user_id,
             client_id: &client.client_id,
             scope: &scope,
-            audience: aud,
+            audience: target.audience.clone(),
             family_id: Some(&family.id),
+            api_key_id: None,
+            lifetime: None,
             auth_time: Some(family.auth_time),
+            authz,
         },
         now,
     )
@@ -172,5 +202,6 @@ fn respond(
         scope: scope.to_string(),
         refresh_token: Some(refresh_token),
         id_token: None,
+        issued_token_type: None,
     })
 }

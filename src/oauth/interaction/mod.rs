@@ -4,7 +4,8 @@
 //! hand their request to [`proceed`] and render the [`Next`] it decides; none of them knows
 //! the others' paths or rules.
 //!
-//! - [`decide`] (decision.rs): pure, no I/O: the prompt, max_age and consent rules.
+//! - [`decide`] (decision.rs): pure, no I/O: the prompt, max_age, organization and consent
+//!   rules.
 //! - [`session`]: what the browser session holds (login, CSRF token, pending requests).
 //! - [`proceed`] (respond.rs): gathers the login state, decides, and renders the outcome.
 mod decision;
@@ -13,7 +14,7 @@ pub mod session;
 
 use serde::{Deserialize, Serialize};
 
-pub use decision::{decide, LoginState, Next};
+pub use decision::{decide, LoginState, Next, OrgState};
 pub use respond::{expired, fail, proceed, read_form, redirect, redirect_error, request_id};
 
 /// Route paths, defined once: the router mounts them and every redirect is built from them.
@@ -21,6 +22,8 @@ pub mod paths {
     pub const AUTHORIZE: &str = "/authorize";
     pub const LOGIN: &str = "/login";
     pub const CONSENT: &str = "/consent";
+    /// Choosing the organization a sign-in is for.
+    pub const ORGANIZATION: &str = "/organization";
     /// OIDC RP-Initiated Logout 1.0 `end_session_endpoint`.
     pub const LOGOUT: &str = "/logout";
     /// The signed-in user's own page: apps, sessions, password, linked identities.
@@ -37,6 +40,11 @@ pub fn login_url(request_id: &str) -> String {
 /// The consent page for a pending request.
 pub fn consent_url(request_id: &str) -> String {
     format!("{}?request_id={request_id}", paths::CONSENT)
+}
+
+/// The organization selection page for a pending request.
+pub fn organization_url(request_id: &str) -> String {
+    format!("{}?request_id={request_id}", paths::ORGANIZATION)
 }
 
 /// The button that starts a login through upstream `name` for a pending request (`name` is a
@@ -81,6 +89,10 @@ pub struct AuthRequest {
     /// client, no redirect URI; after login the browser goes back to the account page).
     #[serde(default)]
     pub for_account: bool,
+    /// The organization the tokens are to speak for: the request's `organization` parameter
+    /// (an id or a slug, as given), or the one the user picked on the selection page.
+    #[serde(default)]
+    pub organization: Option<String>,
 }
 
 impl AuthRequest {
@@ -101,6 +113,7 @@ impl AuthRequest {
             login_done: false,
             consent_done: false,
             for_account: true,
+            organization: None,
         }
     }
 }

@@ -1,16 +1,19 @@
 //! Carrying out a decision: the one place that reads the login state for [`decide`], parks
-//! a request for the login or consent page, issues the code, or sends an error back.
+//! a request for the login, organization or consent page, issues the code, or sends an
+//! error back.
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tower_sessions::Session;
 
 use super::session;
-use super::{consent_url, decide, login_url, AuthRequest, LoginState, Next};
+use super::{
+    consent_url, decide, login_url, organization_url, AuthRequest, LoginState, Next, OrgState,
+};
 use crate::error::AppError;
 use crate::oauth::error::{append_query, error_redirect_url, OAuthError};
 use crate::oauth::params::{is_form, Params};
 use crate::state::AppState;
-use crate::storage::{codes, users};
+use crate::storage::{codes, organizations, users};
 use crate::types::Scopes;
 use crate::views::{error_page, ErrorPage};
 
@@ -55,10 +58,15 @@ pub async fn proceed(
         ),
         _ => (None, Scopes::default()),
     };
-    match decide(&request, login_state, &granted, now) {
+    let orgs = org_state(state, &request, login.as_ref().map(|l| l.user_id.as_str())).await?;
+    match decide(&request, login_state, &granted, &orgs, now) {
         Next::Login => {
             let id = park(session, &request, request_id, now).await?;
             Ok(redirect(&login_url(&id)))
+        }
+        Next::SelectOrganization => {
+            let id = park(session, &request, request_id, now).await?;
+            Ok(redirect(&organization_url(&id)))
         }
         Next::Consent => {
             let id = park(session, &request, request_id, now).await?;
@@ -76,16 +84,55 @@ pub async fn proceed(
             }
             Ok(fail(state, &request, &error))
         }
-        Next::Issue => {
+        Next::Issue { organization } => {
             let (Some(login), Some((user, _))) = (login, found) else {
                 return Err(AppError::Internal("issue without a login".into()));
             };
             if let Some(id) = &request_id {
                 session::remove_pending(session, id).await?;
             }
-            issue_code(state, &request, &login, &user.id, now).await
+            issue_code(state, &request, &login, &user.id, organization, now).await
         }
     }
+}
+
+/// The organization facts [`decide`] needs: read fresh (no cache), and the user's
+/// memberships only when organizations are involved at all.
+async fn org_state(
+    state: &AppState,
+    request: &AuthRequest,
+    user_id: Option<&str>,
+) -> Result<OrgState, AppError> {
+    // The restriction comes with the cached client (dropped on every change of it).
+    let client_org = state
+        .clients
+        .get(&state.db, &request.client_id)
+        .await?
+        .and_then(|c| c.organization_id.clone());
+    let requested = match &request.organization {
+        None => None,
+        Some(named) => Some(
+            organizations::find_by_id_or_slug(&state.db, named)
+                .await?
+                .map(|o| o.id),
+        ),
+    };
+    let involved = client_org.is_some()
+        || requested.is_some()
+        || Scopes::from_stored(&request.scope).contains(crate::authz::ORGANIZATION_SCOPE);
+    let memberships = match user_id {
+        Some(user_id) if involved => organizations::of_user(&state.db, user_id)
+            .await?
+            .into_iter()
+            .map(|o| o.id)
+            .collect(),
+        _ => vec![],
+    };
+    Ok(OrgState {
+        client_org,
+        requested,
+        memberships,
+    })
 }
 
 /// RFC 6749 §4.1.2: stores a single-use code and sends it to the client with `state` and
@@ -95,6 +142,7 @@ async fn issue_code(
     request: &AuthRequest,
     login: &session::Login,
     user_id: &str,
+    organization: Option<String>,
     now: i64,
 ) -> Result<Response, AppError> {
     let code = crate::secrets::random_token(32);
@@ -115,6 +163,7 @@ async fn issue_code(
             used_at: None,
             family_id: None,
             sid: login.sid.clone(),
+            organization_id: organization,
         },
     )
     .await?;
