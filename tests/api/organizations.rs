@@ -90,7 +90,7 @@ async fn the_organization_parameter_picks_the_organization_and_only_its_roles() 
         .journey(&url, Some(("alice", PASSWORD)), "")
         .await;
     assert!(
-        matches!(&consent, Outcome::Page(200, html) if html.contains("for the organization <strong>Acme Inc.</strong>")),
+        matches!(&consent, Outcome::Page(200, html) if html.contains("This sign-in is for the organization Acme Inc.")),
         "{consent:?}"
     );
     let acme_tokens = tokens(&app, &client, &sign_in(&app, &url, "alice").await).await;
