@@ -194,3 +194,33 @@ scope-groups = Ihre Gruppen sehen
 scope-groups-desc = Die Gruppen, denen Sie angehören.
 scope-organization = Ihre Organisation kennen
 scope-organization-desc = Für welche Organisation Sie sich anmelden.
+
+account-api-keys = API-Schlüssel
+account-api-keys-lead = Mit Schlüsseln handeln Ihre Skripte ohne Browser in Ihrem Namen. Jeder hat einen festen Umfang und läuft ab; widerrufen Sie Schlüssel, die Sie nicht mehr brauchen.
+account-api-keys-none = Sie haben keine API-Schlüssel.
+account-api-key-created = erstellt { $when }
+account-api-key-expires = läuft ab { $when }
+account-api-key-last-used = zuletzt benutzt { $when }
+account-api-key-scope = Umfang: { $scope }
+account-api-key-revoke = Widerrufen
+account-api-key-revoke-label = Den Schlüssel { $name } widerrufen
+account-api-key-name = Name eines neuen Schlüssels
+account-api-key-scopes = Scopes (durch Leerzeichen getrennt, optional)
+account-api-key-scopes-hint = Wofür der Schlüssel benutzt werden darf, zum Beispiel api:read. Leer lassen für keinen.
+account-api-key-lifetime = Läuft ab nach
+account-api-key-days = { $days ->
+    [one] { $days } Tag
+   *[other] { $days } Tagen
+}
+account-api-key-create = Schlüssel erstellen
+account-api-key-bad-name = Geben Sie dem Schlüssel einen Namen.
+account-api-key-bad-scope = Die Scopes konnten nicht gelesen werden: Trennen Sie sie durch Leerzeichen.
+account-api-key-bad-lifetime = Wählen Sie eine der angebotenen Laufzeiten.
+account-api-key-refused = Der Schlüssel konnte nicht erstellt werden: Prüfen Sie den Namen (höchstens 100 Zeichen) und die Scopes (openid und offline_access sind nicht für Schlüssel).
+account-api-key-not-found = Dieser Schlüssel gehört nicht Ihnen oder wurde bereits widerrufen.
+account-api-key-revoked = Der Schlüssel { $name } wurde widerrufen. Skripte, die ihn benutzen, werden ab jetzt abgewiesen.
+api-key-created-title = Ihr neuer API-Schlüssel
+api-key-created-lead = Der Schlüssel { $name } wurde erstellt.
+api-key-created-once = Kopieren Sie ihn jetzt: Er wird nur dieses eine Mal angezeigt.
+api-key-created-key = Der Schlüssel
+api-key-created-back = Zurück zu Ihrem Konto

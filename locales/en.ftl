@@ -195,3 +195,33 @@ scope-groups = See your groups
 scope-groups-desc = The groups you belong to.
 scope-organization = Know your organization
 scope-organization-desc = Which organization you sign in for.
+
+account-api-keys = API keys
+account-api-keys-lead = Keys let your scripts act for you without a browser. Each has a fixed scope and expires; revoke one you no longer need.
+account-api-keys-none = You have no API keys.
+account-api-key-created = made { $when }
+account-api-key-expires = expires { $when }
+account-api-key-last-used = last used { $when }
+account-api-key-scope = Scope: { $scope }
+account-api-key-revoke = Revoke
+account-api-key-revoke-label = Revoke the key { $name }
+account-api-key-name = Name of a new key
+account-api-key-scopes = Scopes (separated by spaces, optional)
+account-api-key-scopes-hint = What the key may be used for, for example api:read. Leave empty for none.
+account-api-key-lifetime = Expires after
+account-api-key-days = { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+}
+account-api-key-create = Create key
+account-api-key-bad-name = Give the key a name.
+account-api-key-bad-scope = The scopes could not be read: separate them with spaces.
+account-api-key-bad-lifetime = Choose one of the lifetimes offered.
+account-api-key-refused = The key could not be made: check its name (at most 100 characters) and scopes (openid and offline_access are not for keys).
+account-api-key-not-found = That key is not one of yours, or it was already revoked.
+account-api-key-revoked = The key { $name } was revoked. Scripts using it are refused from now on.
+api-key-created-title = Your new API key
+api-key-created-lead = The key { $name } was made.
+api-key-created-once = Copy it now: it is shown only this once and cannot be shown again.
+api-key-created-key = The key
+api-key-created-back = Back to your account

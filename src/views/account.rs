@@ -30,6 +30,29 @@ pub struct IdentityLine {
     pub since: String,
 }
 
+/// One of the user's API keys (never the key: its prefix).
+pub struct ApiKeyLine {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scope: String,
+    pub created: String,
+    /// Empty: it never expires.
+    pub expires: String,
+    /// Empty: never used (or not yet written: last use is recorded in batches).
+    pub last_used: String,
+}
+
+/// The page right after a key is made: the key, shown this once.
+#[derive(Template)]
+#[template(path = "api_key_created.html")]
+pub struct ApiKeyCreatedPage<'a> {
+    pub ui: Ui,
+    pub name: &'a str,
+    pub key: &'a str,
+    pub expires: String,
+}
+
 /// The signed-in user's account page: profile, apps, sessions, password, linked identities.
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -46,4 +69,7 @@ pub struct AccountPage<'a> {
     pub sessions: Vec<SessionLine>,
     pub has_password: bool,
     pub identities: Vec<IdentityLine>,
+    pub api_keys: Vec<ApiKeyLine>,
+    /// The lifetimes the new-key form offers, in days.
+    pub lifetimes: &'static [i64],
 }

@@ -17,7 +17,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::error::AppError;
-pub use account::{AccountPage, AppLine, IdentityLine, SessionLine};
+pub use account::{AccountPage, ApiKeyCreatedPage, ApiKeyLine, AppLine, IdentityLine, SessionLine};
 use assets::Assets;
 pub use i18n::Tr;
 

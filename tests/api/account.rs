@@ -660,3 +660,109 @@ async fn an_identity_is_unlinked_only_while_another_way_to_sign_in_remains() {
             .is_some()
     );
 }
+
+/// The `value` of the input with `id` on `html`.
+fn input_value(html: &str, id: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(&format!("input#{id}")).unwrap();
+    doc.select(&selector)
+        .next()
+        .and_then(|e| e.value().attr("value").map(str::to_string))
+}
+
+#[tokio::test]
+async fn a_user_makes_an_api_key_sees_it_once_and_revokes_it() {
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let api = app.add_client(spec("Backup API")).await;
+    let browser = Browser::new(&app);
+    let html = account_page(&browser, &app, Some(("alice", PASSWORD))).await;
+    assert!(html.contains("You have no API keys."), "{html}");
+    let csrf = hidden_input(&html, "csrf_token").unwrap();
+
+    // Made: shown on a page of its own, once.
+    let response = browser
+        .client
+        .post(app.url("/account/api-keys/create"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Backup script"),
+            ("scope", "api:read"),
+            ("expires_in_days", "30"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let shown = response.text().await.unwrap();
+    let key = input_value(&shown, "api_key").expect("the key on the page");
+    assert!(key.starts_with("tsk_"), "{key}");
+
+    // It works, for alice, with its scope.
+    let body: Value = app
+        .post_basic("/introspect", &api, &[("token", key.as_str())])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["token_type"], "api_key");
+    assert_eq!(body["scope"], "api:read");
+    assert_eq!(body["username"], "alice");
+
+    // Listed by name and prefix, never the key again.
+    let html = account_page(&browser, &app, None).await;
+    assert!(html.contains("Backup script"), "{html}");
+    assert!(!html.contains(&key), "the key is shown only once");
+    let id = {
+        let doc = scraper::Html::parse_document(&html);
+        let selector = scraper::Selector::parse("li[data-api-key]").unwrap();
+        let li = doc.select(&selector).next().expect("the key is listed");
+        li.value().attr("data-api-key").unwrap().to_string()
+    };
+
+    // Another user cannot revoke it.
+    app.add_user("bob").await;
+    let other = Browser::new(&app);
+    account_page(&other, &app, Some(("bob", PASSWORD))).await;
+    let html = submit(&other, &app, "/account/api-keys/revoke", &[("id", &id)]).await;
+    assert!(flash(&html).1, "not bob's key");
+    let active = |body: Value| body["active"] == true;
+    let check = || async {
+        active(
+            app.post_basic("/introspect", &api, &[("token", key.as_str())])
+                .await
+                .json()
+                .await
+                .unwrap(),
+        )
+    };
+    assert!(check().await, "still active after bob's attempt");
+
+    // Alice revokes it: refused at once.
+    let html = submit(&browser, &app, "/account/api-keys/revoke", &[("id", &id)]).await;
+    assert_eq!(
+        flash(&html),
+        (
+            "The key Backup script was revoked. Scripts using it are refused from now on."
+                .to_string(),
+            false
+        )
+    );
+    assert!(!check().await, "revoked: inactive");
+    assert!(html.contains("You have no API keys."), "{html}");
+
+    // A lifetime the page does not offer, or no name, is refused with a message.
+    let html = submit(
+        &browser,
+        &app,
+        "/account/api-keys/create",
+        &[("name", "x"), ("expires_in_days", "9999")],
+    )
+    .await;
+    assert_eq!(
+        flash(&html),
+        ("Choose one of the lifetimes offered.".to_string(), true)
+    );
+}

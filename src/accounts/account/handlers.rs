@@ -17,7 +17,9 @@ use crate::state::AppState;
 use crate::storage::{clients, consents, login_sessions, upstreams, users};
 use crate::throttle::{Attempt, ClientIp};
 use crate::types::Scopes;
-use crate::views::{page, AccountPage, AppLine, IdentityLine, SessionLine, Tr, Ui};
+use crate::views::{
+    page, AccountPage, ApiKeyCreatedPage, ApiKeyLine, AppLine, IdentityLine, SessionLine, Tr, Ui,
+};
 
 fn ending(state: &AppState) -> Context<'_> {
     Context {
@@ -77,6 +79,23 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
             subject: i.subject,
         })
         .collect();
+    let api_keys = crate::apikeys::list(
+        &state.db,
+        Some(&crate::apikeys::Owner::User(user.id.clone())),
+    )
+    .await?
+    .into_iter()
+    .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|e| e > now))
+    .map(|k| ApiKeyLine {
+        created: when(k.created_at),
+        expires: k.expires_at.map(when).unwrap_or_default(),
+        last_used: k.last_used_at.map(when).unwrap_or_default(),
+        id: k.id,
+        name: k.name,
+        prefix: k.prefix,
+        scope: k.scope,
+    })
+    .collect();
     let csrf = session::csrf_token(&session).await?;
     let flash = session::take_flash(&session).await?;
     Ok(page(
@@ -93,6 +112,8 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
             sessions,
             has_password: user.password_hash.is_some(),
             identities,
+            api_keys,
+            lifetimes: &super::api_keys::LIFETIME_DAYS,
         },
     ))
 }
@@ -344,4 +365,76 @@ pub async fn unlink(
     );
     let text = Tr::current().t1("account-unlinked", "provider", name);
     back(&session, text, false).await
+}
+
+/// Makes a key for the signed-in user and shows it once, on a page of its own (not through
+/// the session's one-time message: the session is stored, and a key is never stored in clear).
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let (params, _, user) = form!(state, session, headers, body);
+    let new = match super::api_keys::parse(&user.id, &params) {
+        Ok(new) => new,
+        Err(why) => return back(&session, Tr::current().t(why.key()), true).await,
+    };
+    let now = state.clock.now();
+    let (row, key) = match crate::apikeys::create(&state.db, &state.keys, new, now).await {
+        Ok(made) => made,
+        Err(crate::apikeys::ApiKeyError::Invalid(_)) => {
+            return back(&session, Tr::current().t("account-api-key-refused"), true).await
+        }
+        Err(crate::apikeys::ApiKeyError::Db(e)) => return Err(e.into()),
+    };
+    audit::record(
+        &state,
+        crate::apikeys::audit_event(Kind::ApiKeyCreated, &row).reason("account_page"),
+    );
+    Ok(page(
+        StatusCode::OK,
+        &ApiKeyCreatedPage {
+            ui: Ui::current(),
+            name: &row.name,
+            key: key.expose(),
+            expires: row.expires_at.map(when).unwrap_or_default(),
+        },
+    ))
+}
+
+/// Revokes one of the signed-in user's keys (another user's key id changes nothing).
+pub async fn revoke_api_key(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let (params, _, user) = form!(state, session, headers, body);
+    let Some(id) = params.get("id") else {
+        return Ok(bad_form());
+    };
+    let now = state.clock.now();
+    let mine = crate::apikeys::list(
+        &state.db,
+        Some(&crate::apikeys::Owner::User(user.id.clone())),
+    )
+    .await?
+    .into_iter()
+    .find(|k| k.id == id);
+    let Some(key) = mine else {
+        return back(&session, Tr::current().t("account-api-key-not-found"), true).await;
+    };
+    if crate::apikeys::revoke(&state.db, &key.id, Some(&user.id), now).await? {
+        audit::record(
+            &state,
+            crate::apikeys::audit_event(Kind::ApiKeyRevoked, &key).reason("account_page"),
+        );
+    }
+    back(
+        &session,
+        Tr::current().t1("account-api-key-revoked", "name", &key.name),
+        false,
+    )
+    .await
 }

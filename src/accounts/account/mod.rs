@@ -1,5 +1,5 @@
 //! The account page at `/account`: a signed-in user sees and manages their profile, the
-//! apps they allowed, where they are signed in, their password and linked providers.
+//! apps they allowed, where they are signed in, their password, linked providers and API keys.
 //!
 //! Sign-in goes through the same login page and browser session as `/authorize` (an
 //! [`AuthRequest::account_sign_in`] parked in the session; after login `proceed` sends the
@@ -8,6 +8,7 @@
 //! the database and every check reads it, so it holds on every instance at once.
 //!
 //! The rules are in one file per action (no axum there); `handlers.rs` only translates.
+pub mod api_keys;
 mod handlers;
 pub mod password;
 pub mod profile;
@@ -35,6 +36,8 @@ pub mod routes {
     pub const SIGN_OUT_OTHERS: &str = "/account/sessions/sign-out-others";
     pub const PASSWORD: &str = "/account/password";
     pub const UNLINK: &str = "/account/identities/unlink";
+    pub const CREATE_API_KEY: &str = "/account/api-keys/create";
+    pub const REVOKE_API_KEY: &str = "/account/api-keys/revoke";
 }
 
 /// The account routes; they need the browser-session layer.
@@ -47,6 +50,8 @@ pub fn routes() -> Router<AppState> {
         .route(routes::SIGN_OUT_OTHERS, post(handlers::sign_out_others))
         .route(routes::PASSWORD, post(handlers::password))
         .route(routes::UNLINK, post(handlers::unlink))
+        .route(routes::CREATE_API_KEY, post(handlers::create_api_key))
+        .route(routes::REVOKE_API_KEY, post(handlers::revoke_api_key))
 }
 
 /// The signed-in user of this browser, or the redirect to the login page that brings them
