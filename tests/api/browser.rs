@@ -408,6 +408,7 @@ async fn the_pages_work_in_chromium_by_keyboard_and_pass_axe() {
         "login",
         "account",
         "account-de",
+        "api-key-created",
         "consent",
         "consent-de",
         "logout",

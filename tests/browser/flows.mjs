@@ -172,6 +172,15 @@ try {
   check(path_of(account) === '/account', 'this browser stays signed in');
   await page.goto(`${RP}/start`);
   check(path_of(page) === '/login', `the signed-out browser is asked to sign in again, at ${page.url()}`);
+  // An API key for alice's scripts: made from the keyboard, shown once, then listed.
+  await account.focus('#api_key_name');
+  await account.keyboard.type('Backup script');
+  await answer(account, 'Create key');
+  check((await account.textContent('h1')) === 'Your new API key', 'the new key has a page of its own');
+  check((await account.inputValue('#api_key')).startsWith('tsk_'), 'the key is shown');
+  await review(account, 'api-key-created');
+  await account.goto(`${TESSERA}/account`);
+  check((await account.textContent('#keys-heading ~ ul'))?.includes('Backup script'), 'the key is listed');
 
   // 6. The account page in German (a browser that prefers German).
   const carlaDe = await browser.newContext({ locale: 'de-DE' });
