@@ -3,7 +3,6 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -85,30 +84,32 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(crate::oauth::register::routes())
         .route(crate::views::assets::PATH, get(crate::views::assets::serve));
 
-    let router = api
-        .merge(browser)
+    api.merge(browser)
         .merge(extra)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::guard::guard,
-        ))
-        // Outside the guard, so that its pages too are in the user's language.
-        .layer(crate::views::i18n::PagesLayer::new(state.assets.clone()))
-        // Outside the guard, so a contained panic is counted as the 500 it became.
-        .layer(crate::telemetry::http::TrackLayer::new(
-            state.metrics.clone(),
-        ))
-        .with_state(state);
-    let mut router = crate::trace::layers(router);
-    for (name, value) in security_headers(https) {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
-    }
-    router
+        // One `layer` call for all of them: `Router::layer` boxes each layer around every
+        // route, and axum clones a route's whole boxed chain on each call at every level, so
+        // n separate layers cost each request about n²/2 allocations (measured on the token
+        // path: a third of its CPU with thirteen layers).
+        .layer(
+            tower::ServiceBuilder::new()
+                // Outermost, so a contained panic is counted as the 500 it became.
+                .layer(crate::telemetry::http::TrackLayer::new(
+                    state.metrics.clone(),
+                ))
+                // Outside the guard, so that its pages too are in the user's language.
+                .layer(crate::views::i18n::PagesLayer::new(state.assets.clone()))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::guard::guard,
+                )),
+        )
+        .with_state(state)
 }
 
-fn security_headers(https: bool) -> Vec<(HeaderName, HeaderValue)> {
-    let mut headers = vec![
+/// The headers every response gets unless it sets them itself (added by `guard::guard`).
+pub fn security_headers(https: bool) -> impl Iterator<Item = (HeaderName, HeaderValue)> {
+    let headers = [
         (
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -127,13 +128,13 @@ fn security_headers(https: bool) -> Vec<(HeaderName, HeaderValue)> {
             HeaderValue::from_static("same-origin"),
         ),
     ];
-    if https {
-        headers.push((
+    let hsts = https.then(|| {
+        (
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        ));
-    }
-    headers
+        )
+    });
+    headers.into_iter().chain(hsts)
 }
 
 async fn not_found() -> impl IntoResponse {

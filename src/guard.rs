@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::{FutureExt, StreamExt};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::audit::RequestMeta;
 use crate::oauth::error::OAuthError;
@@ -54,12 +55,30 @@ enum Refused {
 /// events (`audit::RequestMeta`); the CORS endpoints get their CORS handling (`oauth::cors`);
 /// a handler that overruns `HANDLER_TIMEOUT` becomes a 503 and a panicking one an opaque 500
 /// (`server_error` JSON on the protocol endpoints) while the connection keeps serving; and
-/// the failure a response carries is logged (`trace::log_failure`). One middleware, not one
+/// the failure a response carries is logged (`trace::log_failure`), inside the request's
+/// span, whose id the response returns as `x-request-id`; and every response gets the
+/// security headers (`app::security_headers`) it does not set itself. One middleware, not one
 /// per concern: each `from_fn` layer costs a boxed future and a boxed clone of the inner
 /// service per request, which the token path measurably felt.
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let response = guarded(&state, request, next).await;
-    crate::trace::log_failure(response)
+pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let id = crate::trace::request_id(&mut request);
+    let span = crate::trace::span(&request, &id);
+    let mut response = async {
+        let response = guarded(&state, request, next).await;
+        crate::trace::log_failure(response)
+    }
+    .instrument(span)
+    .await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(crate::trace::REQUEST_ID) {
+        headers.insert(crate::trace::REQUEST_ID, id);
+    }
+    for (name, value) in crate::app::security_headers(state.settings.https()) {
+        if !headers.contains_key(&name) {
+            headers.insert(name, value);
+        }
+    }
+    response
 }
 
 async fn guarded(state: &AppState, request: Request, next: Next) -> Response {

@@ -5,16 +5,14 @@
 //! changed a client has returned, every running instance sees the change.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::clients::{self, Client};
 
-pub const POLL: Duration = Duration::from_millis(100);
-/// How long a writer waits so that every instance has polled the new version.
-pub const VISIBLE_AFTER: Duration = Duration::from_millis(250);
+pub use super::versions::{POLL, VISIBLE_AFTER};
 /// Entries are re-read at least this often even without a version change.
 const MAX_AGE: Duration = Duration::from_secs(60);
 
@@ -30,28 +28,12 @@ impl ClientCache {
     /// A cache kept fresh by a background task that polls the version (stops when dropped).
     pub fn start(db: DatabaseConnection) -> Arc<ClientCache> {
         let cache = Arc::new(ClientCache::default());
-        let weak: Weak<ClientCache> = Arc::downgrade(&cache);
-        tokio::spawn(async move {
-            let mut seen: Option<String> = None;
-            let mut interval = tokio::time::interval(POLL);
-            loop {
-                interval.tick().await;
-                let Some(cache) = weak.upgrade() else { return };
-                match super::versions::get(&db, super::versions::CLIENTS).await {
-                    Ok(version) if version == seen => {}
-                    Ok(version) => {
-                        cache.clear();
-                        seen = version;
-                    }
-                    Err(e) => {
-                        // Unsure what changed: serve from the database until it answers.
-                        tracing::warn!(error = %e, "cannot read the clients version; clearing the client cache");
-                        cache.clear();
-                        seen = None;
-                    }
-                }
-            }
-        });
+        super::versions::watch(
+            db,
+            super::versions::CLIENTS,
+            Arc::downgrade(&cache),
+            Self::clear,
+        );
         cache
     }
 

@@ -4,16 +4,13 @@
 //! its copy when it changes, and the CLI waits `VISIBLE_AFTER` before returning — as for
 //! clients (`client_cache`).
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
 
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::resources::{self, ResourceRow};
 
-pub const POLL: Duration = super::client_cache::POLL;
-/// How long a writer waits so that every instance has polled the new version.
-pub const VISIBLE_AFTER: Duration = super::client_cache::VISIBLE_AFTER;
+pub use super::versions::{POLL, VISIBLE_AFTER};
 
 #[derive(Default)]
 pub struct ResourceCache {
@@ -26,28 +23,12 @@ impl ResourceCache {
     /// A cache kept fresh by a background task that polls the version (stops when dropped).
     pub fn start(db: DatabaseConnection) -> Arc<ResourceCache> {
         let cache = Arc::new(ResourceCache::default());
-        let weak: Weak<ResourceCache> = Arc::downgrade(&cache);
-        tokio::spawn(async move {
-            let mut seen: Option<String> = None;
-            let mut interval = tokio::time::interval(POLL);
-            loop {
-                interval.tick().await;
-                let Some(cache) = weak.upgrade() else { return };
-                match super::versions::get(&db, super::versions::RESOURCES).await {
-                    Ok(version) if version == seen => {}
-                    Ok(version) => {
-                        cache.clear();
-                        seen = version;
-                    }
-                    Err(e) => {
-                        // Unsure what changed: read from the database until it answers.
-                        tracing::warn!(error = %e, "cannot read the resources version; clearing the resource cache");
-                        cache.clear();
-                        seen = None;
-                    }
-                }
-            }
-        });
+        super::versions::watch(
+            db,
+            super::versions::RESOURCES,
+            Arc::downgrade(&cache),
+            Self::clear,
+        );
         cache
     }
 
