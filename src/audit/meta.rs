@@ -42,7 +42,7 @@ impl RequestMeta {
 impl RequestMeta {
     /// The meta of `request`. The address is the client's as `throttle::client_ip` reads it
     /// (`X-Forwarded-For` only from a trusted proxy); the request id is the one set by the
-    /// request-id layer (`trace::layers`), which runs before.
+    /// guard (`trace::request_id`) before this is read.
     pub fn of(request: &Request, trusted_proxies: &[ipnet::IpNet]) -> RequestMeta {
         RequestMeta {
             ip: request
