@@ -41,6 +41,59 @@ async fn every_response_carries_a_distinct_request_id() {
     assert_eq!(request_id(&response), "from-the-proxy-1");
 }
 
+/// The security headers and the request id are on every kind of response: a JSON document,
+/// an OAuth error, a page, the 404 fallback, a wrong method and a refused body — and a
+/// response's own Content-Security-Policy is kept.
+#[tokio::test]
+async fn every_kind_of_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let client = http();
+    let responses = [
+        (
+            "discovery",
+            client.get(app.url("/.well-known/openid-configuration")),
+        ),
+        (
+            "token error",
+            client.post(app.url("/token")).form(&[("grant_type", "x")]),
+        ),
+        ("login page", client.get(app.url("/login"))),
+        ("404", client.get(app.url("/nowhere"))),
+        ("405", client.delete(app.url("/token"))),
+        (
+            "413",
+            client.post(app.url("/token")).body(vec![b'a'; 70_000]),
+        ),
+    ];
+    for (what, request) in responses {
+        let response = request.send().await.unwrap();
+        assert!(
+            response.status() != StatusCode::INTERNAL_SERVER_ERROR,
+            "{what}"
+        );
+        let headers = response.headers();
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
+            ("cross-origin-opener-policy", "same-origin"),
+        ] {
+            assert_eq!(
+                headers.get(name).and_then(|v| v.to_str().ok()),
+                Some(value),
+                "{what}: {name}"
+            );
+        }
+        assert!(headers.contains_key("content-security-policy"), "{what}");
+        assert!(headers.contains_key("x-request-id"), "{what}");
+        assert_eq!(
+            headers.get_all("x-content-type-options").iter().count(),
+            1,
+            "{what}: set once"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_refused_refresh_is_logged_with_its_route_request_id_and_cause_only() {
     let app = spawn_app().await;
