@@ -117,6 +117,8 @@ async fn refresh(State(rp): State<Arc<Rp>>) -> Response {
 #[derive(serde::Deserialize)]
 struct Start {
     ui_locales: Option<String>,
+    /// An extra scope (`organization`, which brings the selection page to a member of two).
+    scope: Option<String>,
 }
 
 async fn start(State(rp): State<Arc<Rp>>, Query(q): Query<Start>) -> Response {
@@ -134,6 +136,9 @@ async fn start(State(rp): State<Arc<Rp>>, Query(q): Query<Start>) -> Response {
         .set_pkce_challenge(challenge);
     if let Some(locales) = q.ui_locales {
         request = request.add_extra_param("ui_locales", locales);
+    }
+    if let Some(scope) = q.scope {
+        request = request.add_scope(Scope::new(scope));
     }
     let (url, state, nonce) = request.url();
     rp.pending
@@ -172,7 +177,10 @@ async fn callback(State(rp): State<Arc<Rp>>, Query(q): Query<HashMap<String, Str
                 .preferred_username()
                 .map(|u| u.as_str().to_string())
                 .unwrap_or_default();
-            format!("signed-in {username}")
+            match org_name(tokens.access_token().secret()) {
+                Some(org) => format!("signed-in {username} at {org}"),
+                None => format!("signed-in {username}"),
+            }
         }
         (Some(_), None, Some(error)) => format!("error {error}"),
         _ => "error unknown-state".to_string(),
@@ -182,6 +190,17 @@ async fn callback(State(rp): State<Arc<Rp>>, Query(q): Query<HashMap<String, Str
         "<!doctype html><html lang=en><title>Notes</title><main><h1 id=outcome>{outcome}</h1></main></html>"
     ))
     .into_response()
+}
+
+/// The `org_name` claim of an access token (read, not verified: the app only reports it).
+fn org_name(access_token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = access_token.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&json).ok()?;
+    claims["org_name"].as_str().map(str::to_string)
 }
 
 async fn serve_rp(rp: Arc<Rp>, listener: tokio::net::TcpListener) {
@@ -279,7 +298,7 @@ async fn the_pages_work_in_chromium_by_keyboard_and_pass_axe() {
         "http://127.0.0.1:{}",
         rp_listener.local_addr().unwrap().port()
     );
-    for user in ["alice", "bob", "carla"] {
+    for user in ["alice", "bob", "carla", "dora"] {
         cli(
             &env,
             &[
@@ -317,10 +336,30 @@ async fn the_pages_work_in_chromium_by_keyboard_and_pass_axe() {
             "https://notes.example.com/privacy",
             "--tos-uri",
             "https://notes.example.com/terms",
+            "--scope",
+            "openid",
+            "--scope",
+            "profile",
+            "--scope",
+            "email",
+            "--scope",
+            "offline_access",
+            "--scope",
+            "organization",
         ],
         "",
     )
     .await;
+    // Dora belongs to two organizations: with the `organization` scope she chooses one.
+    for (slug, name) in [("acme", "Acme"), ("globex", "Globex")] {
+        cli(&env, &["org", "add", "--slug", slug, "--name", name], "").await;
+        cli(
+            &env,
+            &["org", "add-member", "--org", slug, "--username", "dora"],
+            "",
+        )
+        .await;
+    }
     let metadata =
         CoreProviderMetadata::discover_async(IssuerUrl::new(base.clone()).unwrap(), &http())
             .await
@@ -376,7 +415,7 @@ async fn the_pages_work_in_chromium_by_keyboard_and_pass_axe() {
 
     // Every code the browser brought back was redeemed by the relying party, in order:
     // a keyboard login, the same session again (no login), the app refreshing while alice
-    // is away, a denial, the German pages, then the refresh refused once alice removed the
+    // is away, a denial, the German pages, an organization chosen, then the refresh refused once alice removed the
     // app on her account page.
     assert_eq!(
         *rp.outcomes.lock().unwrap(),
@@ -386,13 +425,14 @@ async fn the_pages_work_in_chromium_by_keyboard_and_pass_axe() {
             "refreshed",
             "error access_denied",
             "signed-in carla",
+            "signed-in dora at Globex",
             "error invalid_grant",
         ]
     );
     // Every refresh token the app still held for alice (one per login, the first never
     // used) fails at /token: removing the app revoked all its families. Carla's still works.
     let tokens = rp.refresh_tokens.lock().unwrap().clone();
-    assert_eq!(tokens.len(), 3, "alice twice, then carla");
+    assert_eq!(tokens.len(), 4, "alice twice, then carla, then dora");
     for token in &tokens[..2] {
         assert_eq!(
             refresh_grant(&rp, token).await.err().as_deref(),
@@ -411,6 +451,7 @@ async fn the_pages_work_in_chromium_by_keyboard_and_pass_axe() {
         "api-key-created",
         "consent",
         "consent-de",
+        "organization",
         "logout",
         "signed-out",
         "error",

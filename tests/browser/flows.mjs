@@ -144,6 +144,18 @@ try {
   await answer(carlaPage, 'Erlauben');
   check((await outcome(carlaPage)) === 'signed-in carla', 'carla is signed in at the app');
 
+  // 4b. The organization selection page: dora belongs to two and chooses Globex.
+  const dora = await browser.newContext({ locale: 'en-US' });
+  const doraPage = await dora.newPage();
+  await doraPage.goto(`${RP}/start?scope=organization`);
+  await login(doraPage, 'dora');
+  check(path_of(doraPage) === '/organization', `expected the organization page, at ${doraPage.url()}`);
+  await review(doraPage, 'organization');
+  await answer(doraPage, 'Globex (globex)');
+  check(path_of(doraPage) === '/consent', `expected the consent page, at ${doraPage.url()}`);
+  await answer(doraPage, 'Allow');
+  check((await outcome(doraPage)) === 'signed-in dora at Globex', 'dora is signed in for Globex');
+
   // 5. The account page, in a second browser of alice's (the first stays signed in at
   // the app): sign in by keyboard, remove the app, sign the first browser out.
   const aliceAccount = await browser.newContext({ locale: 'en-US' });
