@@ -1,12 +1,18 @@
 //! The background writer: events arrive on a bounded channel and are logged and inserted in
-//! batches (every `BATCH_INTERVAL` or `BATCH_SIZE` events), so the token path pays one
-//! channel send per event, no database write and no lock. A full channel drops the event and
-//! counts it (logged by the writer), rather than slowing the request.
+//! batches (every `BATCH_INTERVAL`, sooner when the channel fills up or a flush is asked
+//! for), so the token path pays one channel send per event, no database write and no lock. A
+//! full channel drops the event and counts it (logged by the writer), rather than slowing the
+//! request.
+//!
+//! The writer is woken once per batch, not once per event: it waits for the first event,
+//! then sleeps out the interval without watching the channel, then takes everything queued.
+//! Watching the channel meanwhile would wake its task (and often a parked worker thread)
+//! for every token issued, which cost the token path more than the insert itself.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::{AuditEvent, RequestMeta};
 use crate::clock::SharedClock;
@@ -15,8 +21,10 @@ use crate::storage::Db;
 
 /// Events waiting for the writer, at most; beyond that they are dropped and counted.
 pub const CHANNEL_CAPACITY: usize = 16_384;
-pub const BATCH_SIZE: usize = 500;
+/// The longest an event waits in the channel before it is written.
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(200);
+/// Rows inserted in one transaction, at most.
+const ROWS_PER_TRANSACTION: usize = 1024;
 /// Attempts at inserting a batch while the database is unavailable, a second apart.
 const WRITE_ATTEMPTS: u32 = 3;
 /// Longest a flush waits for the writer (shutdown must stay bounded).
@@ -31,6 +39,9 @@ enum Message {
 #[derive(Clone)]
 pub struct Audit {
     sender: mpsc::Sender<Message>,
+    /// Ends the writer's wait before the interval is over: a flush, or a channel three
+    /// quarters full.
+    hurry: Arc<Notify>,
     dropped: Arc<AtomicU64>,
     clock: SharedClock,
 }
@@ -46,9 +57,11 @@ impl Audit {
     pub fn with_capacity(db: Db, clock: SharedClock, capacity: usize) -> Audit {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(db, receiver, dropped.clone()));
+        let hurry = Arc::new(Notify::new());
+        tokio::spawn(run(db, receiver, hurry.clone(), dropped.clone()));
         Audit {
             sender,
+            hurry,
             dropped,
             clock,
         }
@@ -65,6 +78,9 @@ impl Audit {
         {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
+        if self.sender.capacity() * 4 < self.sender.max_capacity() {
+            self.hurry.notify_one();
+        }
     }
 
     /// Waits until every event recorded before this call is logged and written (or given
@@ -73,6 +89,7 @@ impl Audit {
         let (done, wait) = oneshot::channel();
         let sent = tokio::time::timeout(FLUSH_TIMEOUT, async {
             if self.sender.send(Message::Flush(done)).await.is_ok() {
+                self.hurry.notify_one();
                 let _ = wait.await;
             }
         })
@@ -88,27 +105,32 @@ impl Audit {
     }
 }
 
-async fn run(db: Db, mut receiver: mpsc::Receiver<Message>, dropped: Arc<AtomicU64>) {
-    let mut batch = Vec::with_capacity(BATCH_SIZE);
+async fn run(
+    db: Db,
+    mut receiver: mpsc::Receiver<Message>,
+    hurry: Arc<Notify>,
+    dropped: Arc<AtomicU64>,
+) {
+    let mut batch = Vec::new();
     let mut reported_drops = 0;
     loop {
-        if receiver.recv_many(&mut batch, BATCH_SIZE).await == 0 {
+        // The one wake-up of a batch: its first event.
+        if receiver.recv_many(&mut batch, CHANNEL_CAPACITY).await == 0 {
             return;
         }
-        let mut closed = false;
-        let deadline = tokio::time::Instant::now() + BATCH_INTERVAL;
-        while batch.len() < BATCH_SIZE && !batch.iter().any(is_flush) {
-            let room = BATCH_SIZE - batch.len();
+        if !batch.iter().any(is_flush) {
             tokio::select! {
-                n = receiver.recv_many(&mut batch, room) => {
-                    if n == 0 {
-                        closed = true;
-                        break;
-                    }
-                }
-                () = tokio::time::sleep_until(deadline) => break,
+                () = tokio::time::sleep(BATCH_INTERVAL) => {}
+                () = hurry.notified() => {}
             }
         }
+        let closed = loop {
+            match receiver.try_recv() {
+                Ok(message) => batch.push(message),
+                Err(mpsc::error::TryRecvError::Empty) => break false,
+                Err(mpsc::error::TryRecvError::Disconnected) => break true,
+            }
+        };
         let total = dropped.load(Ordering::Relaxed);
         if total > reported_drops {
             tracing::warn!(target: "audit", dropped = total - reported_drops, total, "audit channel full: events dropped");
@@ -135,18 +157,19 @@ async fn write(db: &Db, batch: Vec<Message>) {
             Message::Flush(done) => flushes.push(done),
         }
     }
-    if !rows.is_empty() {
-        insert(db, rows).await;
+    // One transaction per slice: a burst must not hold SQLite's write lock for long.
+    for slice in rows.chunks(ROWS_PER_TRANSACTION) {
+        insert(db, slice).await;
     }
     for done in flushes {
         let _ = done.send(());
     }
 }
 
-async fn insert(db: &Db, rows: Vec<NewAuditRow>) {
+async fn insert(db: &Db, rows: &[NewAuditRow]) {
     let count = rows.len();
     for attempt in 1..=WRITE_ATTEMPTS {
-        match store::insert_batch(db, &rows).await {
+        match store::insert_batch(db, rows).await {
             Ok(()) => return,
             Err(e) if attempt == WRITE_ATTEMPTS => {
                 tracing::error!(target: "audit", error = %e, count, "audit events not stored (they are in the log)");

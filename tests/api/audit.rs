@@ -491,6 +491,54 @@ async fn the_purge_removes_rows_older_than_the_retention_only() {
     assert_eq!(left, ["recent", "new"]);
 }
 
+/// A batch goes in as statements of a few fixed sizes (256, 32, 4, 1 rows): 293 + 37 rows
+/// use every size, and each row must land exactly once.
+#[tokio::test]
+async fn batches_of_any_size_insert_every_row_once() {
+    let app = spawn_app().await;
+    let now = app.clock.now();
+    let row = |i: usize| NewAuditRow {
+        at: now,
+        kind: "token_issued",
+        client_id: Some(format!("c{i}")),
+        user_id: (i % 2 == 0).then(|| format!("u{i}")),
+        username: None,
+        ip: Some("127.0.0.1".into()),
+        user_agent: None,
+        request_id: Some(format!("r{i}")),
+        reason: None,
+        grant_type: Some("client_credentials"),
+        target: None,
+    };
+    let first: Vec<_> = (0..293).map(row).collect();
+    let second: Vec<_> = (293..330).map(row).collect();
+    store::insert_batch(&app.state.db, &first).await.unwrap();
+    store::insert_batch(&app.state.db, &second).await.unwrap();
+    store::insert_batch(&app.state.db, &[]).await.unwrap();
+    let mut clients: Vec<String> = rows(&app)
+        .await
+        .into_iter()
+        .filter(|r| {
+            r.request_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with('r'))
+        })
+        .map(|r| {
+            assert_eq!(
+                r.user_id.is_some(),
+                r.client_id
+                    .as_deref()
+                    .is_some_and(|c| { c[1..].parse::<usize>().is_ok_and(|i| i % 2 == 0) })
+            );
+            r.client_id.unwrap()
+        })
+        .collect();
+    clients.sort();
+    let mut expected: Vec<String> = (0..330).map(|i| format!("c{i}")).collect();
+    expected.sort();
+    assert_eq!(clients, expected);
+}
+
 /// On the test's single-threaded runtime the writer cannot run while the test records, so
 /// what does not fit the channel is dropped — counted, logged, and the request never waits.
 #[tokio::test]
