@@ -501,7 +501,7 @@ async fn batches_of_any_size_insert_every_row_once() {
         at: now,
         kind: "token_issued",
         client_id: Some(format!("c{i}")),
-        user_id: (i % 2 == 0).then(|| format!("u{i}")),
+        user_id: i.is_multiple_of(2).then(|| format!("u{i}")),
         username: None,
         ip: Some("127.0.0.1".into()),
         user_agent: None,
@@ -526,9 +526,9 @@ async fn batches_of_any_size_insert_every_row_once() {
         .map(|r| {
             assert_eq!(
                 r.user_id.is_some(),
-                r.client_id
-                    .as_deref()
-                    .is_some_and(|c| { c[1..].parse::<usize>().is_ok_and(|i| i % 2 == 0) })
+                r.client_id.as_deref().is_some_and(|c| {
+                    c[1..].parse::<usize>().is_ok_and(|i| i.is_multiple_of(2))
+                })
             );
             r.client_id.unwrap()
         })
