@@ -124,13 +124,18 @@ async fn run(
                 () = hurry.notified() => {}
             }
         }
-        let closed = loop {
+        // At most a channel's worth: producers faster than this loop cannot keep it going.
+        let mut closed = false;
+        while batch.len() < 2 * CHANNEL_CAPACITY {
             match receiver.try_recv() {
                 Ok(message) => batch.push(message),
-                Err(mpsc::error::TryRecvError::Empty) => break false,
-                Err(mpsc::error::TryRecvError::Disconnected) => break true,
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
             }
-        };
+        }
         let total = dropped.load(Ordering::Relaxed);
         if total > reported_drops {
             tracing::warn!(target: "audit", dropped = total - reported_drops, total, "audit channel full: events dropped");
