@@ -7,7 +7,7 @@
 //! The writer is woken once per batch, not once per event: it waits for the first event,
 //! then sleeps out the interval without watching the channel, then takes everything queued.
 //! Watching the channel meanwhile would wake its task (and often a parked worker thread)
-//! for every token issued, which cost the token path more than the insert itself.
+//! for every token issued.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,7 +124,7 @@ async fn run(
                 () = hurry.notified() => {}
             }
         }
-        // At most a channel's worth: producers faster than this loop cannot keep it going.
+        // At most two channels' worth: producers faster than this loop cannot keep it going.
         let mut closed = false;
         while batch.len() < 2 * CHANNEL_CAPACITY {
             match receiver.try_recv() {
