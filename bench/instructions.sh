@@ -4,10 +4,12 @@
 # comparing two builds of one path. Not a throughput figure: memcpy by `rep movsb` counts one
 # instruction per byte, and time spent waiting (locks, the kernel) is not counted.
 #
-# usage: bench/instructions.sh [--bin PATH] [--requests N] [--scenario cc|refresh] [--out FILE]
+# usage: bench/instructions.sh [--bin PATH] [--requests N] [--scenario cc|refresh|sso] [--out FILE]
 #   Starts PATH (default target/release/tessera) under callgrind on a fresh SQLite database,
 #   sends 200 warm-up requests, zeroes the counters, sends N (default 2000) on one keep-alive
-#   connection, dumps, and prints the instructions per request. Background tasks that poll
+#   connection, dumps, and prints the instructions per request. sso: one request is one whole
+#   code flow (authorize with the session's cookies, then POST /token with PKCE), after one
+#   login through the forms. Background tasks that poll
 #   every 100 ms (cache watchers) are counted too, and weigh ~50x more than in a real run
 #   because valgrind is slow: compare builds with the same watchers, or subtract them
 #   (callgrind_annotate --inclusive=yes FILE.1 | grep versions::watch).
@@ -25,7 +27,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-[[ "$kind" == cc || "$kind" == refresh ]] || { echo "--scenario must be cc or refresh" >&2; exit 2; }
+[[ "$kind" == cc || "$kind" == refresh || "$kind" == sso ]] || { echo "--scenario must be cc, refresh or sso" >&2; exit 2; }
 [[ "$n" =~ ^[0-9]+$ && "$n" -ge 1 ]] || { echo "--requests must be a positive number" >&2; exit 2; }
 if ! command -v valgrind >/dev/null; then
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
@@ -67,11 +69,11 @@ if [[ "$kind" == refresh ]]; then
 fi
 valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" serve >"$tmp/valgrind.log" 2>&1 & pid=$!
 wait_up || { cat "$tmp/valgrind.log" >&2; exit 1; }
-python3 "$here/callgrind/drive.py" "$kind" "$port" "$basic" 200 ${token:+"$token"} "$tmp/next"
-[[ "$kind" == refresh ]] && token="@$tmp/next"
+python3 "$here/callgrind/drive.py" "$kind" "$port" "$basic" 200 "${token:--}" "$tmp/next"
+[[ "$kind" != cc ]] && token="@$tmp/next"
 sleep 1
 callgrind_control --zero "$pid" >/dev/null 2>&1
-python3 "$here/callgrind/drive.py" "$kind" "$port" "$basic" "$n" ${token:+"$token"} "$tmp/last"
+python3 "$here/callgrind/drive.py" "$kind" "$port" "$basic" "$n" "${token:--}" "$tmp/last"
 sleep 0.5 # the audit writer's batch (200 ms) falls inside the window
 callgrind_control --dump=measured "$pid" >/dev/null 2>&1
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""

@@ -174,3 +174,30 @@ pub fn pool_stats(db: &DatabaseConnection) -> Option<PoolStats> {
 pub async fn answers(db: &DatabaseConnection, within: Duration) -> bool {
     matches!(tokio::time::timeout(within, db.ping()).await, Ok(Ok(())))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    /// `.cargo/config.toml` builds SQLite with the query-planner stability guarantee; without
+    /// it every `LIMIT ?` statement is compiled again on each execution (see that file).
+    #[tokio::test]
+    async fn sqlite_plans_are_stable() {
+        let db = super::connect("sqlite::memory:", Some(1)).await.unwrap();
+        let options: Vec<String> = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "PRAGMA compile_options",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0).unwrap())
+            .collect();
+        assert!(
+            options.iter().any(|o| o == "ENABLE_QPSG"),
+            "SQLite was built without SQLITE_ENABLE_QPSG: {options:?}"
+        );
+    }
+}
