@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::interaction::{self, expired, session};
 use crate::state::AppState;
-use crate::storage::{clients, consents, users};
+use crate::storage::{clients, consents};
 use crate::types::Scopes;
 use crate::views::{app_page, AppCard, ConsentPage, ErrorPage, ScopeLine, Tr, Ui};
 
@@ -88,12 +88,9 @@ pub async fn show(
         return Ok(expired(&state, &headers));
     };
     crate::views::i18n::prefer(request.ui_locales.as_deref());
-    let Some(login) = session::active_login(&state, &session).await? else {
-        return Ok(expired(&state, &headers));
-    };
-    let found = users::find_with_consent(&state.db, &login.user_id, &request.client_id).await?;
+    let found = session::active_login_with_consent(&state, &session, &request.client_id).await?;
     let client = clients::find(&state.db, &request.client_id).await?;
-    let (Some((user, granted)), Some(client)) = (found, client) else {
+    let (Some((_, user, granted)), Some(client)) = (found, client) else {
         return Ok(expired(&state, &headers));
     };
     let csrf = session::csrf_token(&session).await?;

@@ -2,8 +2,8 @@
 use entity::users::{self, ActiveModel, Column, Entity};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationDef,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef,
 };
 
 use crate::types::Scopes;
@@ -51,13 +51,17 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<User>, D
 }
 
 /// The user and the scopes they granted `client_id` (empty if none), in one query: the
-/// authorization endpoint needs both on every single-sign-on request.
+/// authorization endpoint needs both on every single-sign-on request. With `sid`, only while
+/// that login session of the user counts (not logged out, not expired at `now`), checked in
+/// the same statement.
 pub async fn find_with_consent(
     db: &impl ConnectionTrait,
     id: &str,
     client_id: &str,
+    sid: Option<&str>,
+    now: i64,
 ) -> Result<Option<(User, Scopes)>, DbErr> {
-    use entity::consents;
+    use entity::{consents, login_sessions};
     let client_id = client_id.to_string();
     let consent_of_client: RelationDef = Entity::belongs_to(consents::Entity)
         .from(Column::Id)
@@ -68,11 +72,22 @@ pub async fn find_with_consent(
                 .into_condition()
         })
         .into();
-    let found = Entity::find_by_id(id.to_string())
-        .join(JoinType::LeftJoin, consent_of_client)
-        .select_also(consents::Entity)
-        .one(db)
-        .await?;
+    let mut query = Entity::find_by_id(id.to_string()).join(JoinType::LeftJoin, consent_of_client);
+    if let Some(sid) = sid {
+        let sid = sid.to_string();
+        let live_session: RelationDef = Entity::belongs_to(login_sessions::Entity)
+            .from(Column::Id)
+            .to(login_sessions::Column::UserId)
+            .on_condition(move |_, session| {
+                Condition::all()
+                    .add(Expr::col((session.clone(), login_sessions::Column::Sid)).eq(sid.clone()))
+                    .add(Expr::col((session.clone(), login_sessions::Column::EndedAt)).is_null())
+                    .add(Expr::col((session, login_sessions::Column::ExpiresAt)).gt(now))
+            })
+            .into();
+        query = query.join(JoinType::InnerJoin, live_session);
+    }
+    let found = query.select_also(consents::Entity).one(db).await?;
     Ok(found.map(|(user, consent)| {
         let granted = consent
             .map(|c| Scopes::from_stored(&c.scope))

@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::oauth::error::{append_query, error_redirect_url, OAuthError};
 use crate::oauth::params::{is_form, Params};
 use crate::state::AppState;
-use crate::storage::{codes, organizations, users};
+use crate::storage::{codes, organizations};
 use crate::types::Scopes;
 use crate::views::{error_page, ErrorPage};
 
@@ -40,25 +40,22 @@ pub async fn proceed(
             "error-app-gone",
         ));
     }
-    let login = session::active_login(state, session).await?;
-    let found = match &login {
-        Some(login) => {
-            users::find_with_consent(&state.db, &login.user_id, &request.client_id).await?
-        }
-        None => None,
-    };
-    // A login whose user was deleted counts as no login.
-    let (login_state, granted) = match (&login, &found) {
-        (Some(login), Some((user, granted))) => (
+    let signed_in = session::active_login_with_consent(state, session, &request.client_id).await?;
+    // A login whose session ended or whose user was deleted counts as no login.
+    let (login_state, granted) = match &signed_in {
+        Some((login, user, granted)) => (
             Some(LoginState {
                 auth_time: login.auth_time,
                 disabled: user.disabled,
             }),
             granted.clone(),
         ),
-        _ => (None, Scopes::default()),
+        None => (None, Scopes::default()),
     };
-    let orgs = org_state(state, &request, login.as_ref().map(|l| l.user_id.as_str())).await?;
+    let user_id = signed_in
+        .as_ref()
+        .map(|(login, _, _)| login.user_id.as_str());
+    let orgs = org_state(state, &request, user_id).await?;
     match decide(&request, login_state, &granted, &orgs, now) {
         Next::Login => {
             let id = park(session, &request, request_id, now).await?;
@@ -85,7 +82,7 @@ pub async fn proceed(
             Ok(fail(state, &request, &error))
         }
         Next::Issue { organization } => {
-            let (Some(login), Some((user, _))) = (login, found) else {
+            let Some((login, user, _)) = signed_in else {
                 return Err(AppError::Internal("issue without a login".into()));
             };
             if let Some(id) = &request_id {

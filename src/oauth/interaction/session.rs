@@ -9,6 +9,8 @@ use super::AuthRequest;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::storage::login_sessions;
+use crate::storage::users::{self, User};
+use crate::types::Scopes;
 
 const LOGIN: &str = "login";
 const CSRF: &str = "csrf";
@@ -96,6 +98,24 @@ pub async fn active_login(state: &AppState, session: &Session) -> Result<Option<
         }
         _ => Ok(Some(login)),
     }
+}
+
+/// The browser's login with its user and the scopes that user granted `client_id`, if the
+/// login session still counts and the user still exists: one query, [`active_login`] and the
+/// user's consent together (the authorization endpoint's single-sign-on path).
+pub async fn active_login_with_consent(
+    state: &AppState,
+    session: &Session,
+    client_id: &str,
+) -> Result<Option<(Login, User, Scopes)>, AppError> {
+    let Some(login) = login(session).await? else {
+        return Ok(None);
+    };
+    let sid = login.sid.as_deref();
+    let found =
+        users::find_with_consent(&state.db, &login.user_id, client_id, sid, state.clock.now())
+            .await?;
+    Ok(found.map(|(user, granted)| (login, user, granted)))
 }
 
 pub async fn login(session: &Session) -> Result<Option<Login>, AppError> {
