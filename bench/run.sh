@@ -16,6 +16,7 @@ run_postgres=0
 run_peer=1
 wait_quiet=0
 build=1
+bin=""         # --bin: a Tessera binary to run instead of target/release/tessera
 scenarios="discovery,jwks,client_credentials,introspection,refresh_1_chain,refresh_8_chains,sso_code_flow,login_flood"
 pg_base="postgres://postgres@127.0.0.1:5432"
 tessera_port=18080
@@ -37,6 +38,7 @@ usage: bench/run.sh [options]
   --scenarios LIST   comma-separated subset of: $scenarios
   --wait-quiet S     first wait up to S seconds for the load average to drop below cores/4
   --no-build         use target/release/tessera as it is (default: cargo build --release first)
+  --bin PATH         run this Tessera binary instead (implies --no-build; to compare two builds)
 EOF
 }
 
@@ -52,6 +54,7 @@ while [[ $# -gt 0 ]]; do
     --scenarios) scenarios="$2"; shift 2 ;;
     --wait-quiet) wait_quiet="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
+    --bin) bin="$2"; build=0; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -108,7 +111,8 @@ if [[ $build -eq 1 ]]; then
   (cd "$repo" && cargo build --release --quiet)
 fi
 (cd "$repo" && cargo build --release --quiet --manifest-path bench/flowbench/Cargo.toml --target-dir target/flowbench)
-tessera="$repo/target/release/tessera"
+tessera="${bin:-$repo/target/release/tessera}"
+[[ -x "$tessera" ]] || { echo "no Tessera binary at $tessera" >&2; exit 2; }
 flowbench="$repo/target/flowbench/release/flowbench"
 
 res="$tmp/results"
@@ -290,7 +294,9 @@ run_tessera() { # sqlite|postgres
   "$tessera" serve >"$tmp/tessera-$kind.log" 2>&1 &
   pid=$!
   pids+=("$pid")
-  wait_up "http://127.0.0.1:$admin_port/readyz" "$pid" || { cat "$tmp/tessera-$kind.log" >&2; return 1; }
+  # The public JWKS answers once the keys are loaded, also in builds older than the admin
+  # listener's /readyz (--bin).
+  wait_up "http://127.0.0.1:$tessera_port/jwks" "$pid" || { cat "$tmp/tessera-$kind.log" >&2; return 1; }
   sleep 1
   rss_kb "$pid" VmRSS >"$dir/idle.rss"
 
