@@ -15,7 +15,8 @@ pub struct Model {
     pub kind: String,
     #[sea_orm(indexed)]
     pub client_id: Option<String>,
-    #[sea_orm(indexed)]
+    /// Not indexed: `audit list --user` matches it or `username` (migration
+    /// `m20261204_000100_audit_user_index`).
     pub user_id: Option<String>,
     pub username: Option<String>,
     pub ip: Option<String>,

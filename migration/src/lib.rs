@@ -16,6 +16,7 @@ mod m20261203_000110_organizations;
 mod m20261203_000201_api_keys;
 mod m20261203_000202_resources;
 mod m20261203_000400_identity_keys;
+mod m20261204_000100_audit_user_index;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000201_api_keys::Migration),
             Box::new(m20261203_000202_resources::Migration),
             Box::new(m20261203_000400_identity_keys::Migration),
+            Box::new(m20261204_000100_audit_user_index::Migration),
         ]
     }
 }

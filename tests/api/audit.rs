@@ -491,6 +491,40 @@ async fn the_purge_removes_rows_older_than_the_retention_only() {
     assert_eq!(left, ["recent", "new"]);
 }
 
+/// Every index costs each event an insert; the table keeps those its queries use: `at` (the
+/// purge, `--since`, newest first) and `client_id` (`--client`). `--user` matches `user_id` or
+/// `username` and scans `at` (an index on `user_id` alone cannot serve an OR).
+#[tokio::test]
+async fn the_audit_table_has_only_the_indexes_its_queries_use() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let app = spawn_app().await;
+    let backend = app.state.db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' \
+             AND sql IS NOT NULL ORDER BY name"
+        }
+        _ => {
+            "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'audit_events' \
+             AND indexname NOT LIKE '%pkey' ORDER BY indexname"
+        }
+    };
+    let names: Vec<String> = app
+        .state
+        .db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "name").unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["idx-audit_events-at", "idx-audit_events-client_id"],
+        "{backend:?}"
+    );
+}
+
 /// A batch goes in as statements of a few fixed sizes (256, 32, 4, 1 rows): 293 + 37 rows
 /// use every size, and each row must land exactly once.
 #[tokio::test]
