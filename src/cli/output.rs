@@ -10,7 +10,12 @@ use crate::storage;
 
 /// Opens and migrates the database the server uses.
 pub async fn open(store: &StoreSettings) -> anyhow::Result<storage::Db> {
-    storage::opening::open(&store.database_url, Some(2))
+    open_migrated(store).await.map(|(db, _)| db)
+}
+
+/// [`open`], also returning the names of the migrations it applied.
+pub async fn open_migrated(store: &StoreSettings) -> anyhow::Result<(storage::Db, Vec<String>)> {
+    storage::opening::open_migrated(&store.database_url, Some(2))
         .await
         .map_err(anyhow::Error::msg)
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::json;
 
-use super::output::{open, print};
+use super::output::{open_migrated, print};
 use crate::clock::SystemClock;
 use crate::config::{Settings, StoreSettings};
 use crate::server::redact_url;
@@ -64,13 +64,28 @@ pub async fn serve(settings: Settings, json: bool) -> anyhow::Result<()> {
         .context("server failed")
 }
 
+const UP_TO_DATE: &str = "It is up to date; start the server with `tessera serve`.";
+
 pub async fn migrate(store: &StoreSettings, json: bool) -> anyhow::Result<()> {
-    drop(open(store).await?);
+    let (db, applied) = open_migrated(store).await?;
+    drop(db);
     let database = redact_url(&store.database_url);
+    let text = match applied.as_slice() {
+        [] => format!("Database {database} was already up to date: nothing to apply."),
+        [one] => format!("Applied migration {one} to {database}. {UP_TO_DATE}"),
+        [first, .., last] if applied.len() > 3 => format!(
+            "Applied {} migrations to {database} ({first} to {last}). {UP_TO_DATE}",
+            applied.len()
+        ),
+        some => format!(
+            "Applied migrations {} to {database}. {UP_TO_DATE}",
+            some.join(", ")
+        ),
+    };
     print(
         json,
-        json!({"database": database, "migrated": true}),
-        &format!("Database {database} is up to date."),
+        json!({"database": database, "migrated": true, "applied": applied}),
+        &text,
     );
     Ok(())
 }

@@ -107,9 +107,15 @@ pub async fn connect(url: &str, pool_size: Option<u32>) -> Result<DatabaseConnec
     Database::connect(options).await
 }
 
-/// Applies pending migrations.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+/// Applies pending migrations; returns the names of those that were pending, oldest first.
+pub async fn migrate(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    let pending = Migrator::get_pending_migrations(db)
+        .await?
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
+    Migrator::up(db, None).await?;
+    Ok(pending)
 }
 
 /// Removes old versions of the key tables' rows from the database files, after clear or

@@ -10,16 +10,21 @@ use super::{connect, migrate, Db};
 
 /// Connects and migrates, or says in one line what is wrong and what to do.
 pub async fn open(url: &str, pool_size: Option<u32>) -> Result<Db, String> {
+    open_migrated(url, pool_size).await.map(|(db, _)| db)
+}
+
+/// [`open`], also returning the names of the migrations it applied (`tessera migrate`).
+pub async fn open_migrated(url: &str, pool_size: Option<u32>) -> Result<(Db, Vec<String>), String> {
     check_url(url)?;
     let shown = redact(url);
     let db = match connect(url, pool_size).await {
         Ok(db) => db,
         Err(error) => return Err(explain(url, &shown, &error).await),
     };
-    migrate(&db)
+    let applied = migrate(&db)
         .await
         .map_err(|e| format!("cannot migrate the database {shown}: {e}"))?;
-    Ok(db)
+    Ok((db, applied))
 }
 
 /// The URL with its password masked.

@@ -340,6 +340,23 @@ async fn migrate_says_what_it_did_in_json_too() {
     assert!(output.status.success(), "{}", stderr(&output));
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["migrated"], true);
+    let applied = value["applied"].as_array().unwrap();
+    assert!(
+        applied
+            .iter()
+            .any(|m| m == "m20261204_000100_audit_user_index"),
+        "{value}"
+    );
+    // Run again: nothing is pending, and the text says so.
+    let again = op.run(&["migrate"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("already up to date"),
+        "{}",
+        stdout(&again)
+    );
+    let value = json_ok(&op.run(&["migrate", "--json"]));
+    assert_eq!(value["applied"], serde_json::json!([]));
 }
 
 fn json_ok(output: &Output) -> Value {
