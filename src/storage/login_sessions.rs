@@ -1,6 +1,6 @@
 //! Login sessions (see `entity::login_sessions`): started at sign-in, ended by logout.
 use entity::login_sessions::{ActiveModel, Column, Entity, Model};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{DynIden, Expr, ExprTrait, IntoIden};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -31,12 +31,26 @@ pub async fn start(db: &impl ConnectionTrait, new: NewLoginSession, now: i64) ->
     Entity::insert(model).exec(db).await.map(|_| ())
 }
 
+/// When a login session counts: neither logged out nor expired at `now`. On `table`: the
+/// table itself, or its alias where a query joins it (`users::find_with_consent`).
+pub fn live(table: DynIden, now: i64) -> Condition {
+    Condition::all()
+        .add(Expr::col((table.clone(), Column::EndedAt)).is_null())
+        .add(Expr::col((table, Column::ExpiresAt)).gt(now))
+}
+
+/// [`live`], for the session `sid`.
+pub fn counts(table: DynIden, sid: &str, now: i64) -> Condition {
+    live(table.clone(), now).add(Expr::col((table, Column::Sid)).eq(sid))
+}
+
 /// Whether `sid` is a session that was neither logged out nor has expired.
 pub async fn is_active(db: &impl ConnectionTrait, sid: &str, now: i64) -> Result<bool, DbErr> {
-    Ok(Entity::find_by_id(sid.to_string())
+    Ok(Entity::find()
+        .filter(counts(Entity.into_iden(), sid, now))
         .one(db)
         .await?
-        .is_some_and(|s| s.ended_at.is_none() && now < s.expires_at))
+        .is_some())
 }
 
 /// Ends a session once: true only for the call that ended it (a conditional update, so two
@@ -59,8 +73,7 @@ pub async fn active_for_user(
 ) -> Result<Vec<LoginSession>, DbErr> {
     Entity::find()
         .filter(Column::UserId.eq(user_id))
-        .filter(Column::EndedAt.is_null())
-        .filter(Column::ExpiresAt.gt(now))
+        .filter(live(Entity.into_iden(), now))
         .order_by_desc(Column::CreatedAt)
         .limit(1000)
         .all(db)

@@ -2,8 +2,8 @@
 use entity::users::{self, ActiveModel, Column, Entity};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationDef,
 };
 
 use crate::types::Scopes;
@@ -79,10 +79,7 @@ pub async fn find_with_consent(
             .from(Column::Id)
             .to(login_sessions::Column::UserId)
             .on_condition(move |_, session| {
-                Condition::all()
-                    .add(Expr::col((session.clone(), login_sessions::Column::Sid)).eq(sid.clone()))
-                    .add(Expr::col((session.clone(), login_sessions::Column::EndedAt)).is_null())
-                    .add(Expr::col((session, login_sessions::Column::ExpiresAt)).gt(now))
+                crate::storage::login_sessions::counts(session, &sid, now)
             })
             .into();
         query = query.join(JoinType::InnerJoin, live_session);
