@@ -126,7 +126,7 @@ pub async fn handle(state: &AppState, request: Request, next: Next) -> Response 
             "POST"
         };
         let mut response = StatusCode::NO_CONTENT.into_response();
-        if allowed(state, &origin, None).await {
+        if Box::pin(allowed(state, &origin, None)).await {
             let headers = response.headers_mut();
             allow_origin(headers, &origin);
             headers.insert(
@@ -146,7 +146,7 @@ pub async fn handle(state: &AppState, request: Request, next: Next) -> Response 
     }
     let mut response = next.run(request).await;
     let client = response.extensions().get::<CorsClient>().cloned();
-    if allowed(state, &origin, client.as_ref()).await {
+    if Box::pin(allowed(state, &origin, client.as_ref())).await {
         let headers = response.headers_mut();
         allow_origin(headers, &origin);
         headers.insert(

@@ -33,15 +33,21 @@ async fn grant(
     ip: std::net::IpAddr,
 ) -> OAuthResult<Response> {
     let grant_type = params.require("grant_type")?.to_string();
-    let client =
-        client_auth::authenticate(state, headers, params, &state.settings.endpoint(PATH), ip)
-            .await?;
+    let audience = state.settings.endpoint(PATH);
+    let client = Box::pin(client_auth::authenticate(
+        state, headers, params, &audience, ip,
+    ))
+    .await?;
     let response = match grant_type.as_str() {
-        "authorization_code" => grants::authorization_code::handle(state, &client, params).await?,
-        "refresh_token" => grants::refresh_token::handle(state, &client, params).await?,
-        "client_credentials" => grants::client_credentials::handle(state, &client, params).await?,
+        "authorization_code" => {
+            Box::pin(grants::authorization_code::handle(state, &client, params)).await?
+        }
+        "refresh_token" => Box::pin(grants::refresh_token::handle(state, &client, params)).await?,
+        "client_credentials" => {
+            Box::pin(grants::client_credentials::handle(state, &client, params)).await?
+        }
         grants::token_exchange::GRANT_TYPE => {
-            grants::token_exchange::handle(state, &client, params).await?
+            Box::pin(grants::token_exchange::handle(state, &client, params)).await?
         }
         _ => {
             return Err(OAuthError::new(
