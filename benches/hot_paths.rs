@@ -121,12 +121,12 @@ fn pkce_bench(c: &mut Criterion) {
 fn client_secret_bench(c: &mut Criterion) {
     let (_dir, keys) = keys();
     let secret = random_token(32);
-    let stored = client_secret_hash(&keys.client_secret_pepper, &secret);
+    let stored = client_secret_hash(&keys.client_secret_key, &secret);
     c.bench_function(
         "client secret: client_secret_hash + constant_time_eq",
         |b| {
             b.iter(|| {
-                let computed = client_secret_hash(&keys.client_secret_pepper, black_box(&secret));
+                let computed = client_secret_hash(&keys.client_secret_key, black_box(&secret));
                 constant_time_eq(&computed, black_box(&stored))
             })
         },

@@ -211,6 +211,10 @@ impl AuditEvent {
 /// Ids and names as recorded: at most `MAX_FIELD` characters, control characters replaced
 /// (a plain-text log line stays one line).
 fn clean(value: &str) -> String {
+    // The usual case, checked by bytes: short printable ASCII is kept as it is.
+    if value.len() <= MAX_FIELD && value.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return value.to_string();
+    }
     value
         .chars()
         .take(MAX_FIELD)
@@ -252,5 +256,16 @@ mod tests {
         let client = event.client_id.unwrap();
         assert!(!client.contains('\n'));
         assert_eq!(client.chars().count(), MAX_FIELD);
+    }
+
+    #[test]
+    fn clean_keeps_printable_ascii_and_replaces_the_rest() {
+        assert_eq!(clean("client-1 ~x"), "client-1 ~x");
+        assert_eq!(clean("a\u{7f}b\tc"), "a\u{fffd}b\u{fffd}c");
+        assert_eq!(clean("müller"), "müller");
+        let long = "y".repeat(MAX_FIELD + 1);
+        assert_eq!(clean(&long), long[..MAX_FIELD]);
+        // Counted in characters, not bytes.
+        assert_eq!(clean(&"ü".repeat(MAX_FIELD)).chars().count(), MAX_FIELD);
     }
 }

@@ -259,7 +259,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             };
             let keys = crate::jose::keys::Keys::load_shared(&db, store, now).await?;
             let (client, secret) =
-                clients::register(&db, &keys.client_secret_pepper, metadata, now).await?;
+                clients::register(&db, &keys.client_secret_key, metadata, now).await?;
             if let Some(org) = &org {
                 storage::organizations::restrict_client(&db, &client.client_id, Some(&org.id), now)
                     .await?;
@@ -369,7 +369,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             };
             let keys = crate::jose::keys::Keys::load_shared(&db, store, now).await?;
             let (client, secret) =
-                clients::update(&db, &keys.client_secret_pepper, &client_id, metadata, now).await?;
+                clients::update(&db, &keys.client_secret_key, &client_id, metadata, now).await?;
             if org.is_some() || no_organization {
                 storage::organizations::restrict_client(
                     &db,
@@ -446,7 +446,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: ClientCommand) -> a
             storage::clients::set_secret_hash(
                 &db,
                 &client_id,
-                &client_secret_hash(&keys.client_secret_pepper, &secret),
+                &client_secret_hash(&keys.client_secret_key, &secret),
                 now,
             )
             .await?;

@@ -10,7 +10,7 @@ pub use metadata::{validate, ClientMetadata};
 
 use sea_orm::ConnectionTrait;
 
-use crate::secrets::{client_secret_hash, random_token};
+use crate::secrets::{client_secret_hash, random_token, ClientSecretKey};
 use crate::storage::{self, clients::Client};
 
 /// Why a client was not registered. The first two are RFC 7591 §3.2.2's error codes.
@@ -44,10 +44,10 @@ impl ClientError {
     }
 }
 
-/// A new secret for a client that authenticates with one, stored as its HMAC under `pepper`.
-fn new_secret(client: &mut Client, pepper: &[u8]) -> Option<String> {
+/// A new secret for a client that authenticates with one, stored as its HMAC under `secret_key`.
+fn new_secret(client: &mut Client, secret_key: &ClientSecretKey) -> Option<String> {
     let secret = client.auth_method.uses_secret().then(|| random_token(32));
-    client.secret_hash = secret.as_ref().map(|s| client_secret_hash(pepper, s));
+    client.secret_hash = secret.as_ref().map(|s| client_secret_hash(secret_key, s));
     secret
 }
 
@@ -55,18 +55,18 @@ fn new_secret(client: &mut Client, pepper: &[u8]) -> Option<String> {
 /// the only time the secret exists outside the caller (only its HMAC is stored).
 pub async fn register(
     db: &impl ConnectionTrait,
-    pepper: &[u8],
+    secret_key: &ClientSecretKey,
     metadata: ClientMetadata,
     now: i64,
 ) -> Result<(Client, Option<String>), ClientError> {
-    store_new(db, pepper, validate(metadata)?, now).await
+    store_new(db, secret_key, validate(metadata)?, now).await
 }
 
 /// Stores a client that [`validate`] returned (the caller may have added its registration
 /// access token hash), with a new secret if it authenticates with one.
 pub async fn store_new(
     db: &impl ConnectionTrait,
-    pepper: &[u8],
+    secret_key: &ClientSecretKey,
     mut client: Client,
     now: i64,
 ) -> Result<(Client, Option<String>), ClientError> {
@@ -76,7 +76,7 @@ pub async fn store_new(
     {
         return Err(ClientError::ClientIdTaken(client.client_id));
     }
-    let secret = new_secret(&mut client, pepper);
+    let secret = new_secret(&mut client, secret_key);
     client.created_at = now;
     // A concurrent registration of the same client_id loses on the primary key.
     storage::clients::insert(db, &client, now)
@@ -95,7 +95,7 @@ pub async fn store_new(
 /// is returned); its registration access token and creation time stay.
 pub async fn update(
     db: &impl ConnectionTrait,
-    pepper: &[u8],
+    secret_key: &ClientSecretKey,
     client_id: &str,
     mut metadata: ClientMetadata,
     now: i64,
@@ -112,7 +112,7 @@ pub async fn update(
             client.secret_hash = Some(hash.clone());
             None
         }
-        _ => new_secret(&mut client, pepper),
+        _ => new_secret(&mut client, secret_key),
     };
     if !storage::clients::replace(db, &client, now).await? {
         return Err(ClientError::NotFound(client_id.to_string()));

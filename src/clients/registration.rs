@@ -6,7 +6,9 @@ use sea_orm::TransactionTrait;
 
 use super::{rfc7591, ClientError};
 use crate::config::RegistrationPolicy;
-use crate::secrets::{client_secret_hash, constant_time_eq, random_token, token_hash};
+use crate::secrets::{
+    client_secret_hash, constant_time_eq, random_token, token_hash, ClientSecretKey,
+};
 use crate::storage::clients::Client;
 use crate::storage::registration_tokens::{self, Refused};
 use crate::storage::{self, Db};
@@ -80,7 +82,7 @@ fn refused(reason: Refused) -> RegistrationError {
 /// and used up (once, atomically with the insert) only by a registration that succeeds.
 pub async fn register(
     db: &Db,
-    pepper: &[u8],
+    secret_key: &ClientSecretKey,
     policy: RegistrationPolicy,
     limit: &RateLimit,
     initial_access_token: Option<&str>,
@@ -116,7 +118,7 @@ pub async fn register(
             .await?
             .map_err(refused)?;
     }
-    let (client, client_secret) = super::store_new(&txn, pepper, client, now).await?;
+    let (client, client_secret) = super::store_new(&txn, secret_key, client, now).await?;
     txn.commit().await?;
     Ok(Registered {
         client,
@@ -152,7 +154,7 @@ pub async fn authorize(
 /// current one.
 pub async fn replace(
     db: &Db,
-    pepper: &[u8],
+    secret_key: &ClientSecretKey,
     client_id: &str,
     token: Option<&str>,
     body: &[u8],
@@ -168,11 +170,11 @@ pub async fn replace(
     match (map.get("client_secret"), &current.secret_hash) {
         (None | Some(serde_json::Value::Null), _) => {}
         (Some(serde_json::Value::String(secret)), Some(hash))
-            if constant_time_eq(hash, &client_secret_hash(pepper, secret)) => {}
+            if constant_time_eq(hash, &client_secret_hash(secret_key, secret)) => {}
         _ => return Err(invalid("client_secret is not the client's current secret")),
     }
     let metadata = rfc7591::metadata_from_json(&map)?;
-    Ok(super::update(db, pepper, client_id, metadata, now).await?)
+    Ok(super::update(db, secret_key, client_id, metadata, now).await?)
 }
 
 /// RFC 7592 §2.3: deletes the client and revokes every token issued to it.

@@ -33,8 +33,10 @@ pub const VISIBLE_AFTER: Duration = Duration::from_millis(600);
 
 /// Everything the server signs and verifies with.
 pub struct Keys {
-    /// Key of the client-secret HMAC (see `secrets::client_secret_hash`).
+    /// The server's pepper, from which the keys below are made.
     pub client_secret_pepper: Vec<u8>,
+    /// Key of the client-secret HMAC (see `secrets::client_secret_hash`): the pepper itself.
+    pub client_secret_key: crate::secrets::ClientSecretKey,
     /// Key of the refresh-token MAC (see `oauth::refresh_token_format`), derived from the pepper.
     pub refresh_token_key: ring::hmac::Key,
     /// Key of the API-key hash (see `apikeys::hash`), derived from the pepper.
@@ -177,6 +179,7 @@ impl Keys {
         Keys {
             refresh_token_key: crate::secrets::derived_key(&pepper, "tessera refresh-token v1"),
             api_key_key: crate::secrets::derived_key(&pepper, "tessera api-key v1"),
+            client_secret_key: crate::secrets::ClientSecretKey::new(&pepper),
             client_secret_pepper: pepper,
             signing: ArcSwap::from_pointee(set),
             master: ArcSwap::from_pointee(master),

@@ -58,6 +58,9 @@ pub fn parse_basic(headers: &HeaderMap) -> OAuthResult<Option<(String, String)>>
     let (id, secret) = decoded.rsplit_once(':').ok_or_else(malformed)?;
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
     let unescape = |s: &str| -> OAuthResult<String> {
+        if !s.contains(['+', '%']) {
+            return Ok(s.to_string());
+        }
         let s = s.replace('+', " ");
         percent_decode_str(&s)
             .decode_utf8()
@@ -221,7 +224,7 @@ async fn check_secret(
         .as_ref()
         .and_then(|c| c.secret_hash.clone())
         .unwrap_or_default();
-    let computed = client_secret_hash(&state.keys.client_secret_pepper, secret);
+    let computed = client_secret_hash(&state.keys.client_secret_key, secret);
     let matches = constant_time_eq(&computed, &expected);
     match client {
         Some(client) if matches && client.auth_method == method && !client.public => Ok(client),
@@ -337,4 +340,31 @@ async fn check_assertion(
         ));
     }
     Ok(client)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn basic(credentials: &str) -> OAuthResult<Option<(String, String)>> {
+        let mut headers = HeaderMap::new();
+        let value = format!("Basic {}", STANDARD.encode(credentials));
+        headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+        parse_basic(&headers)
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded_only_where_encoded() {
+        let plain = basic("client-1:s3cr3t_-x").unwrap().unwrap();
+        assert_eq!(plain, ("client-1".into(), "s3cr3t_-x".into()));
+        let encoded = basic("urn%3Aapp+one:a%2Bb+c").unwrap().unwrap();
+        assert_eq!(encoded, ("urn:app one".into(), "a+b c".into()));
+        assert!(
+            basic("id:%0Asecret").is_err(),
+            "a control character, once decoded"
+        );
+        assert!(basic("id:%FF").is_err(), "not UTF-8 once decoded");
+        assert!(basic("no-colon").is_err());
+    }
 }

@@ -102,7 +102,7 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Body) -
     let now = state.clock.now();
     let result = registration::register(
         &state.db,
-        &state.keys.client_secret_pepper,
+        &state.keys.client_secret_key,
         state.settings.registration,
         &state.registrations,
         bearer(&headers),
@@ -160,7 +160,7 @@ async fn replace(
     let now = state.clock.now();
     let result = registration::replace(
         &state.db,
-        &state.keys.client_secret_pepper,
+        &state.keys.client_secret_key,
         &client_id,
         bearer(&headers),
         &body,

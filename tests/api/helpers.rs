@@ -244,7 +244,7 @@ impl TestApp {
     pub async fn add_client(&self, spec: ClientMetadata) -> Registered {
         let (client, secret) = register(
             &self.state.db,
-            &self.state.keys.client_secret_pepper,
+            &self.state.keys.client_secret_key,
             spec,
             self.clock.now(),
         )
