@@ -448,6 +448,7 @@ async fn the_pages_work_in_chromium_by_keyboard_and_pass_axe() {
         "login",
         "account",
         "account-de",
+        "account-de-error",
         "api-key-created",
         "consent",
         "consent-de",

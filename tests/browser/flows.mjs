@@ -202,6 +202,18 @@ try {
   await login(carlaAccount, 'carla');
   check((await carlaAccount.textContent('h1')) === 'Ihr Konto', 'the account page is in German');
   await review(carlaAccount, 'account-de');
+  // What a form answers is in German too: a saved name, then a refused password change.
+  await carlaAccount.fill('#name', 'Carla Díaz');
+  await answer(carlaAccount, 'Namen speichern');
+  check((await carlaAccount.textContent('[role=status]'))?.includes('Ihr Name wurde gespeichert.'), 'the saved name is announced in German');
+  check((await carlaAccount.inputValue('#name')) === 'Carla Díaz', 'the name is kept');
+  await carlaAccount.fill('#current_password', 'not-the-password');
+  await carlaAccount.fill('#new_password', 'a-new-password-1');
+  await carlaAccount.fill('#new_password_again', 'a-new-password-1');
+  await answer(carlaAccount, 'Passwort ändern');
+  check((await carlaAccount.textContent('[role=alert]'))?.includes('Das aktuelle Passwort ist falsch.'), 'the wrong current password is explained in German');
+  check((await carlaAccount.getAttribute('html', 'lang')) === 'de', 'the answer page is German');
+  await review(carlaAccount, 'account-de-error');
 
   // 7. Signing out: the confirmation, then the signed-out page.
   await account.goto(`${TESSERA}/logout`);
