@@ -28,6 +28,9 @@ pub struct Config {
     /// This API's own client, registered as an introspecting client of the resource.
     pub client_id: String,
     pub client_secret: String,
+    /// The claim that carries the caller's roles: Tessera's `TESSERA_ROLES_CLAIM` (`roles`
+    /// unless the server was configured otherwise).
+    pub roles_claim: String,
 }
 
 /// Shortest time between two JWKS fetches caused by an unknown `kid`, so that tokens with
@@ -55,7 +58,8 @@ pub struct Verifier {
 pub struct Caller {
     pub sub: String,
     pub scopes: Vec<String>,
-    /// From the `roles` claim (an array of strings) of the token or introspection answer.
+    /// From the roles claim (`Config::roles_claim`, an array of strings) of the token or
+    /// introspection answer.
     pub roles: Vec<String>,
     /// `jwt` or `api_key`.
     pub via: &'static str,
@@ -233,7 +237,7 @@ impl Verifier {
         validation.leeway = 5;
         let data = jsonwebtoken::decode::<Value>(token, &key, &validation)
             .map_err(|_| Denied::InvalidToken("invalid, expired or not meant for this API"))?;
-        Ok(caller(&data.claims, "jwt"))
+        Ok(caller(&data.claims, "jwt", &self.config.roles_claim))
     }
 
     /// RFC 7662: asks Tessera about an API key with this API's client credentials. Not
@@ -257,7 +261,7 @@ impl Verifier {
                 "the key is unknown, revoked or expired",
             ));
         }
-        Ok(caller(&answer, "api_key"))
+        Ok(caller(&answer, "api_key", &self.config.roles_claim))
     }
 
     /// Who presents `authorization` (the header's value).
@@ -277,7 +281,7 @@ impl Verifier {
     }
 }
 
-fn caller(claims: &Value, via: &'static str) -> Caller {
+fn caller(claims: &Value, via: &'static str, roles_claim: &str) -> Caller {
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
             .map(|a| {
@@ -297,7 +301,7 @@ fn caller(claims: &Value, via: &'static str) -> Caller {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),
-        roles: strings(&claims["roles"]),
+        roles: strings(&claims[roles_claim]),
         via,
     }
 }

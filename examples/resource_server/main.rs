@@ -3,6 +3,7 @@
 //! ```text
 //! TESSERA_ISSUER=http://127.0.0.1:8080 RS_AUDIENCE=https://api.example.com \
 //! RS_CLIENT_ID=... RS_CLIENT_SECRET=... cargo run --example resource_server
+//! # TESSERA_ROLES_CLAIM: the roles claim's name, as the server was configured (default roles)
 //! ```
 mod app;
 
@@ -23,6 +24,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         audience: env("RS_AUDIENCE", Some("https://api.example.com"))?,
         client_id: env("RS_CLIENT_ID", None)?,
         client_secret: env("RS_CLIENT_SECRET", None)?,
+        roles_claim: env("TESSERA_ROLES_CLAIM", Some("roles"))?,
     };
     let listen = env("RS_LISTEN", Some("127.0.0.1:3000"))?;
     let listener = tokio::net::TcpListener::bind(&listen).await?;

@@ -25,7 +25,13 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let app = spawn_app().await;
+    setup_with_roles_claim("roles", "roles").await
+}
+
+/// Tessera putting roles in `server_claim`, the example reading them from `example_claim`.
+async fn setup_with_roles_claim(server_claim: &str, example_claim: &str) -> Setup {
+    let server_claim = server_claim.to_string();
+    let app = spawn_app_with(|s| s.roles_claim = server_claim).await;
     let api_client = app
         .add_client(ClientMetadata {
             name: "Example API".into(),
@@ -60,6 +66,7 @@ async fn setup() -> Setup {
         audience: API.into(),
         client_id: api_client.client_id.clone(),
         client_secret: api_client.secret.clone().unwrap(),
+        roles_claim: example_claim.into(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}", listener.local_addr().unwrap());
@@ -68,6 +75,22 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
+    /// The machine client holds the `admin` role, granted with the CLI.
+    async fn grant_admin_role(&self) {
+        let cli = crate::api_keys::tessera_json;
+        cli(&self.app, &["role", "add", "--name", "admin"]).await;
+        let machine = self.machine.client_id.as_str();
+        let grant = [
+            "client",
+            "grant-role",
+            "--client-id",
+            machine,
+            "--role",
+            "admin",
+        ];
+        cli(&self.app, &grant).await;
+    }
+
     async fn token(&self, form: &[(&str, &str)]) -> String {
         let mut form = form.to_vec();
         form.push(("grant_type", "client_credentials"));
@@ -166,21 +189,7 @@ async fn the_example_answers_401_403_and_200_as_rfc_6750_says() {
         "{challenge}"
     );
     // The admin role granted with the CLI, carried with the roles scope.
-    let cli = crate::api_keys::tessera_json;
-    cli(&s.app, &["role", "add", "--name", "admin"]).await;
-    let machine = s.machine.client_id.as_str();
-    cli(
-        &s.app,
-        &[
-            "client",
-            "grant-role",
-            "--client-id",
-            machine,
-            "--role",
-            "admin",
-        ],
-    )
-    .await;
+    s.grant_admin_role().await;
     let without_roles_scope = s.token(&[("resource", API), ("scope", "api:read")]).await;
     assert_eq!(s.get("/admin", Some(&without_roles_scope)).await.0, 403);
     let admin = s
@@ -189,6 +198,29 @@ async fn the_example_answers_401_403_and_200_as_rfc_6750_says() {
     let (status, _, body) = s.get("/admin", Some(&admin)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["admin"], true);
+}
+
+#[tokio::test]
+async fn the_example_reads_roles_from_the_claim_tessera_is_configured_with() {
+    const CLAIM: &str = "https://example.com/roles";
+    let s = setup_with_roles_claim(CLAIM, CLAIM).await;
+    s.grant_admin_role().await;
+    let admin = s
+        .token(&[("resource", API), ("scope", "api:read roles")])
+        .await;
+    let (status, _, body) = s.get("/admin", Some(&admin)).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, _, me) = s.get("/me", Some(&admin)).await;
+    assert_eq!(me["roles"], serde_json::json!(["admin"]), "{me}");
+
+    // An example still reading `roles` from that server sees no role.
+    let s = setup_with_roles_claim(CLAIM, "roles").await;
+    s.grant_admin_role().await;
+    let admin = s
+        .token(&[("resource", API), ("scope", "api:read roles")])
+        .await;
+    let (status, challenge, _) = s.get("/admin", Some(&admin)).await;
+    assert_eq!(status, 403, "{challenge}");
 }
 
 #[tokio::test]
