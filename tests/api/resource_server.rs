@@ -91,6 +91,13 @@ impl Setup {
         cli(&self.app, &grant).await;
     }
 
+    /// A token of the machine client holding the `admin` role, with the `roles` scope.
+    async fn admin_token(&self) -> String {
+        self.grant_admin_role().await;
+        self.token(&[("resource", API), ("scope", "api:read roles")])
+            .await
+    }
+
     async fn token(&self, form: &[(&str, &str)]) -> String {
         let mut form = form.to_vec();
         form.push(("grant_type", "client_credentials"));
@@ -204,10 +211,7 @@ async fn the_example_answers_401_403_and_200_as_rfc_6750_says() {
 async fn the_example_reads_roles_from_the_claim_tessera_is_configured_with() {
     const CLAIM: &str = "https://example.com/roles";
     let s = setup_with_roles_claim(CLAIM, CLAIM).await;
-    s.grant_admin_role().await;
-    let admin = s
-        .token(&[("resource", API), ("scope", "api:read roles")])
-        .await;
+    let admin = s.admin_token().await;
     let (status, _, body) = s.get("/admin", Some(&admin)).await;
     assert_eq!(status, 200, "{body}");
     let (_, _, me) = s.get("/me", Some(&admin)).await;
@@ -215,10 +219,7 @@ async fn the_example_reads_roles_from_the_claim_tessera_is_configured_with() {
 
     // An example still reading `roles` from that server sees no role.
     let s = setup_with_roles_claim(CLAIM, "roles").await;
-    s.grant_admin_role().await;
-    let admin = s
-        .token(&[("resource", API), ("scope", "api:read roles")])
-        .await;
+    let admin = s.admin_token().await;
     let (status, challenge, _) = s.get("/admin", Some(&admin)).await;
     assert_eq!(status, 403, "{challenge}");
 }
