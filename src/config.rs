@@ -93,8 +93,8 @@ pub struct IssuerSettings {
 
 impl IssuerSettings {
     /// The issuer as it appears in `iss`: no trailing slash.
-    pub fn issuer_str(&self) -> String {
-        self.issuer.as_str().trim_end_matches('/').to_string()
+    pub fn issuer_str(&self) -> &str {
+        self.issuer.as_str().trim_end_matches('/')
     }
 }
 
@@ -320,8 +320,8 @@ impl Settings {
     }
 
     /// The issuer as it appears in `iss`: no trailing slash.
-    pub fn issuer_str(&self) -> String {
-        self.issuer.as_str().trim_end_matches('/').to_string()
+    pub fn issuer_str(&self) -> &str {
+        self.issuer.as_str().trim_end_matches('/')
     }
 
     /// An absolute URL under the issuer.
@@ -359,7 +359,7 @@ impl Settings {
     pub fn default_audience(&self) -> String {
         self.access_token_audience
             .clone()
-            .unwrap_or_else(|| self.issuer_str())
+            .unwrap_or_else(|| self.issuer_str().to_string())
     }
 }
 

@@ -52,6 +52,26 @@ impl TokenAuthz {
             claims.insert(ORG_NAME_CLAIM.into(), org.name.clone().into());
         }
     }
+
+    /// The same claims as [`TokenAuthz::write`], into a claims object being serialized (an
+    /// access token's, `oauth::token_minting`).
+    pub fn serialize_claims<M: serde::ser::SerializeMap>(
+        &self,
+        roles_claim: &str,
+        claims: &mut M,
+    ) -> Result<(), M::Error> {
+        if let Some(roles) = &self.roles {
+            claims.serialize_entry(roles_claim, roles)?;
+        }
+        if let Some(groups) = &self.groups {
+            claims.serialize_entry(GROUPS_CLAIM, groups)?;
+        }
+        if let Some(org) = &self.organization {
+            claims.serialize_entry(ORG_ID_CLAIM, &org.id)?;
+            claims.serialize_entry(ORG_NAME_CLAIM, &org.name)?;
+        }
+        Ok(())
+    }
 }
 
 /// Why a token may not speak for an organization (for the log; the client sees

@@ -13,7 +13,7 @@ use crate::storage::{self, users};
 pub async fn serve(settings: Settings, json: bool) -> anyhow::Result<()> {
     let listen = settings.listen;
     let settings_admin = settings.admin_listen.0;
-    let issuer = settings.issuer_str();
+    let issuer = settings.issuer_str().to_string();
     // The port first: a second server on a busy port must fail before it touches the
     // database or makes keys.
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {

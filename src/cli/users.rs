@@ -272,7 +272,7 @@ pub async fn run(store: &StoreSettings, json: bool, command: UserCommand) -> any
             let ctx = crate::oauth::logout::ending::Context {
                 db: &db,
                 keys: &keys,
-                issuer: issuer.issuer_str(),
+                issuer: issuer.issuer_str().to_string(),
                 allow_private_callbacks,
             };
             let ended = crate::oauth::logout::ending::end_all_sessions(&ctx, &user.id, now)

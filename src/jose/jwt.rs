@@ -1,6 +1,7 @@
 //! Signing and verifying the server's own JWTs (ID tokens, RFC 9068 access tokens).
-use josekit::jws::JwsHeader;
-use josekit::jwt::{self, JwtPayload};
+use josekit::jws::{self, JwsHeader};
+use josekit::jwt;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::keys::Keys;
@@ -22,20 +23,23 @@ pub enum JwtError {
     Signing(String),
 }
 
-/// Signs `claims` with the server's active key for `alg`; `typ` goes into the header.
+/// Signs `claims` (a JSON object: a claims map, or a claims type that serializes as one)
+/// with the server's active key for `alg`; `typ` goes into the header. The claims are
+/// serialized straight into the JWS payload: an access token's claims are a typed value
+/// (`token_minting`), so the token path builds no map of them.
 pub fn sign(
     keys: &Keys,
     alg: SigningAlg,
     typ: &str,
-    claims: Map<String, Value>,
+    claims: &impl Serialize,
 ) -> Result<String, JwtError> {
     let set = keys.signing();
     let key = set.active(alg);
     let mut header = JwsHeader::new();
     header.set_token_type(typ);
     header.set_key_id(&key.kid);
-    let payload = JwtPayload::from_map(claims).map_err(|e| JwtError::Signing(e.to_string()))?;
-    jwt::encode_with_signer(&payload, &header, key.signer())
+    let payload = serde_json::to_vec(claims).map_err(|e| JwtError::Signing(e.to_string()))?;
+    jws::serialize_compact(&payload, &header, key.signer())
         .map_err(|e| JwtError::Signing(e.to_string()))
 }
 

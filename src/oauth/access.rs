@@ -29,8 +29,7 @@ pub async fn check(
         }
     };
     let now = state.clock.now();
-    let iss_ok =
-        claims.get("iss").and_then(Value::as_str) == Some(state.settings.issuer_str().as_str());
+    let iss_ok = claims.get("iss").and_then(Value::as_str) == Some(state.settings.issuer_str());
     let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
     if !iss_ok {
         return Ok(Checked::Inactive("the access token was not issued here"));

@@ -43,29 +43,67 @@ pub fn access_token_with_jti(
     now: i64,
 ) -> Result<(String, String), JwtError> {
     let settings = &state.settings;
-    let mut claims = Map::new();
-    claims.insert("iss".into(), settings.issuer_str().into());
-    claims.insert("sub".into(), grant.subject.into());
-    claims.insert("aud".into(), grant.audience.clone().into());
-    let lifetime = grant.lifetime.unwrap_or(settings.access_token_ttl);
-    claims.insert("exp".into(), (now + lifetime).into());
-    claims.insert("iat".into(), now.into());
     let jti = crate::secrets::random_token(16);
-    claims.insert("jti".into(), jti.clone().into());
-    claims.insert("client_id".into(), grant.client_id.into());
-    claims.insert("scope".into(), grant.scope.to_string().into());
-    if let Some(auth_time) = grant.auth_time {
-        claims.insert("auth_time".into(), auth_time.into());
-    }
-    if let Some(family) = grant.family_id {
-        claims.insert(FAMILY_CLAIM.into(), family.into());
-    }
-    grant.authz.write(&settings.roles_claim, &mut claims);
-    if let Some(key) = grant.api_key_id {
-        claims.insert(API_KEY_CLAIM.into(), key.into());
-    }
-    let token = jwt::sign(&state.keys, settings.access_token_alg, "at+jwt", claims)?;
+    let claims = AccessClaims {
+        issuer: settings.issuer_str(),
+        grant,
+        expires: now + grant.lifetime.unwrap_or(settings.access_token_ttl),
+        issued: now,
+        jti: &jti,
+        roles_claim: &settings.roles_claim,
+    };
+    let token = jwt::sign(&state.keys, settings.access_token_alg, "at+jwt", &claims)?;
     Ok((token, jti))
+}
+
+/// The claims of an access token (RFC 9068 §2.2), serialized as the JSON object they make
+/// without a map built first: this is every grant's path.
+struct AccessClaims<'a> {
+    issuer: &'a str,
+    grant: &'a AccessGrant<'a>,
+    expires: i64,
+    issued: i64,
+    jti: &'a str,
+    roles_claim: &'a str,
+}
+
+impl serde::Serialize for AccessClaims<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let grant = self.grant;
+        let mut claims = serializer.serialize_map(None)?;
+        claims.serialize_entry("iss", self.issuer)?;
+        claims.serialize_entry("sub", grant.subject)?;
+        claims.serialize_entry("aud", &grant.audience)?;
+        claims.serialize_entry("exp", &self.expires)?;
+        claims.serialize_entry("iat", &self.issued)?;
+        claims.serialize_entry("jti", self.jti)?;
+        claims.serialize_entry("client_id", grant.client_id)?;
+        claims.serialize_entry("scope", &DisplayAsString(grant.scope))?;
+        if let Some(auth_time) = grant.auth_time {
+            claims.serialize_entry("auth_time", &auth_time)?;
+        }
+        if let Some(family) = grant.family_id {
+            claims.serialize_entry(FAMILY_CLAIM, family)?;
+        }
+        grant
+            .authz
+            .serialize_claims(self.roles_claim, &mut claims)?;
+        if let Some(key) = grant.api_key_id {
+            claims.serialize_entry(API_KEY_CLAIM, key)?;
+        }
+        claims.end()
+    }
+}
+
+/// A value serialized as the string its `Display` writes (a scope as its space-separated
+/// list), without an intermediate `String`.
+struct DisplayAsString<'a, T: std::fmt::Display>(&'a T);
+
+impl<T: std::fmt::Display> serde::Serialize for DisplayAsString<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
+    }
 }
 
 /// Private claim naming the token family of a user-bound access token.
@@ -134,7 +172,7 @@ pub fn id_token(state: &AppState, input: &IdTokenInput<'_>, now: i64) -> Result<
         claims.insert("sid".into(), sid.into());
     }
     input.authz.write(&state.settings.roles_claim, &mut claims);
-    jwt::sign(&state.keys, input.alg, "JWT", claims)
+    jwt::sign(&state.keys, input.alg, "JWT", &claims)
 }
 
 /// The event of a back-channel logout token (OIDC Back-Channel Logout 1.0 §2.4).
@@ -163,7 +201,7 @@ pub fn logout_token(
         claims.insert("sid".into(), sid.into());
     }
     claims.insert("events".into(), json!({ BACKCHANNEL_LOGOUT_EVENT: {} }));
-    jwt::sign(keys, alg, "logout+jwt", claims)
+    jwt::sign(keys, alg, "logout+jwt", &claims)
 }
 
 /// The token endpoint's successful response (RFC 6749 §5.1).

@@ -41,7 +41,7 @@ struct Setup {
 async fn setup(configure: impl FnOnce(&mut Settings)) -> Setup {
     let down = spawn_app_with(configure).await;
     let up = spawn_upstream(|_| {}).await;
-    let up_issuer = up.settings.issuer_str();
+    let up_issuer = up.settings.issuer_str().to_string();
     let up_client = up.add_client(upstream_client_spec(&down)).await;
     let app = down.add_client(spec("Photo app")).await;
     Setup {

@@ -25,7 +25,7 @@ fn ending(state: &AppState) -> Context<'_> {
     Context {
         db: &state.db,
         keys: &state.keys,
-        issuer: state.settings.issuer_str(),
+        issuer: state.settings.issuer_str().to_string(),
         allow_private_callbacks: state.settings.allow_private_callbacks,
     }
 }

@@ -110,7 +110,7 @@ async fn sign_out(
         let ctx = ending::Context {
             db: &state.db,
             keys: &state.keys,
-            issuer: state.settings.issuer_str(),
+            issuer: state.settings.issuer_str().to_string(),
             allow_private_callbacks: state.settings.allow_private_callbacks,
         };
         ending::end_session(&ctx, &login.user_id, sid, state.clock.now()).await?;

@@ -116,7 +116,7 @@ struct Hint {
 /// expired one is still a valid hint: logging out is what people do after it expired.
 fn verify_hint(state: &AppState, token: &str) -> Option<Hint> {
     let claims = jwt::verify(&state.keys, token, "jwt").ok()?;
-    if claims.get("iss").and_then(Value::as_str) != Some(state.settings.issuer_str().as_str()) {
+    if claims.get("iss").and_then(Value::as_str) != Some(state.settings.issuer_str()) {
         return None;
     }
     let client_id = match claims.get("aud")? {
