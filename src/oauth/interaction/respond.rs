@@ -169,7 +169,7 @@ async fn issue_code(
     if let Some(s) = &request.state {
         pairs.push(("state", s));
     }
-    pairs.push(("iss", &issuer));
+    pairs.push(("iss", issuer));
     Ok(redirect(&append_query(&request.redirect_uri, &pairs)))
 }
 
@@ -217,7 +217,7 @@ pub fn redirect_error(
         redirect_uri,
         error,
         client_state,
-        &state.settings.issuer_str(),
+        state.settings.issuer_str(),
     ));
     error.failure().attach(&mut response);
     response
