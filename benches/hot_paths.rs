@@ -41,13 +41,14 @@ fn jwt_benches(c: &mut Criterion) {
         let name = alg.as_str();
         c.bench_function(
             &format!("mint access token {name} (claims + jti + sign)"),
-            |b| b.iter(|| jwt::sign(&keys, alg, "at+jwt", access_claims())),
+            |b| b.iter(|| jwt::sign(&keys, alg, "at+jwt", &access_claims())),
         );
         let claims = access_claims();
         c.bench_function(&format!("jwt::sign {name}"), |b| {
-            b.iter(|| jwt::sign(&keys, alg, "at+jwt", black_box(claims.clone())))
+            b.iter(|| jwt::sign(&keys, alg, "at+jwt", black_box(&claims)))
         });
-        let token = jwt::sign(&keys, alg, "at+jwt", claims).unwrap_or_else(|e| panic!("sign: {e}"));
+        let token =
+            jwt::sign(&keys, alg, "at+jwt", &claims).unwrap_or_else(|e| panic!("sign: {e}"));
         c.bench_function(&format!("jwt::verify {name}"), |b| {
             b.iter(|| jwt::verify(&keys, black_box(&token), "at+jwt").map(|claims| claims.len()))
         });
@@ -60,7 +61,7 @@ fn openssl_comparison(c: &mut Criterion) {
     use josekit::jws::{JwsSigner, JwsVerifier, ES256, RS256};
     let (dir, keys) = keys();
     let pem = |file: &str| std::fs::read(dir.path().join(file)).unwrap_or_default();
-    let token = jwt::sign(&keys, SigningAlg::Es256, "at+jwt", access_claims())
+    let token = jwt::sign(&keys, SigningAlg::Es256, "at+jwt", &access_claims())
         .unwrap_or_else(|e| panic!("sign: {e}"));
     let input = token
         .rsplit_once('.')
