@@ -13,7 +13,8 @@ pub struct Model {
     pub at: i64,
     /// `login_success`, `token_issued`, ... (see `tessera::audit::Kind`).
     pub kind: String,
-    #[sea_orm(indexed)]
+    /// Not indexed: `audit list --client` scans `at`, newest first (migration
+    /// `m20261205_000100_audit_client_index`).
     pub client_id: Option<String>,
     /// Not indexed: `audit list --user` matches it or `username` (migration
     /// `m20261204_000100_audit_user_index`).

@@ -17,6 +17,7 @@ mod m20261203_000201_api_keys;
 mod m20261203_000202_resources;
 mod m20261203_000400_identity_keys;
 mod m20261204_000100_audit_user_index;
+mod m20261205_000100_audit_client_index;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000202_resources::Migration),
             Box::new(m20261203_000400_identity_keys::Migration),
             Box::new(m20261204_000100_audit_user_index::Migration),
+            Box::new(m20261205_000100_audit_client_index::Migration),
         ]
     }
 }

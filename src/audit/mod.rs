@@ -107,20 +107,22 @@ pub enum Target {
 }
 
 impl Target {
+    /// `prefix:value`; concatenated rather than formatted, as every issued token renders one.
     fn render(&self) -> String {
-        match self {
-            Target::Jti(id) => format!("jti:{id}"),
-            Target::Family(id) => format!("family:{id}"),
-            Target::Kid(id) => format!("kid:{id}"),
-            Target::Sid(id) => format!("sid:{id}"),
-            Target::Upstream(name) => format!("upstream:{name}"),
-            Target::Role(name) => format!("role:{name}"),
-            Target::Group(name) => format!("group:{name}"),
-            Target::Organization(id) => format!("org:{id}"),
-            Target::ApiKey(id) => format!("api_key:{id}"),
-            Target::Resource(uri) => format!("resource:{uri}"),
-            Target::Count(n) => format!("count:{n}"),
-        }
+        let (prefix, value) = match self {
+            Target::Jti(id) => ("jti:", id),
+            Target::Family(id) => ("family:", id),
+            Target::Kid(id) => ("kid:", id),
+            Target::Sid(id) => ("sid:", id),
+            Target::Upstream(name) => ("upstream:", name),
+            Target::Role(name) => ("role:", name),
+            Target::Group(name) => ("group:", name),
+            Target::Organization(id) => ("org:", id),
+            Target::ApiKey(id) => ("api_key:", id),
+            Target::Resource(uri) => ("resource:", uri),
+            Target::Count(n) => return format!("count:{n}"),
+        };
+        [prefix, value.as_str()].concat()
     }
 }
 

@@ -196,7 +196,7 @@ fn log_and_row(event: AuditEvent) -> NewAuditRow {
         client_id: event.client_id,
         user_id: event.user_id,
         username: event.username,
-        ip: event.meta.ip.map(|ip| ip.to_string()),
+        ip: event.meta.ip_str(),
         user_agent: event.meta.user_agent_str(),
         request_id: event.meta.request_id_str(),
         reason: event.reason,

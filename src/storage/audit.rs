@@ -3,9 +3,10 @@
 use entity::audit_events::{Column, Entity, Model};
 use std::sync::OnceLock;
 
+use sea_orm::sqlx;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionSession, TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 pub type AuditRow = Model;
@@ -25,7 +26,7 @@ pub struct NewAuditRow {
     pub target: Option<String>,
 }
 
-/// The inserted columns, in the order [`values`] gives them.
+/// The inserted columns, in the order `insert_with` binds them.
 const COLUMNS: [&str; 11] = [
     "at",
     "kind",
@@ -50,25 +51,62 @@ const STATEMENT_ROWS: [usize; 4] = [256, 32, 4, 1];
 /// Inserts `rows` in one transaction, as statements of [`STATEMENT_ROWS`] rows (a burst
 /// costs a few statements and one commit, not one of each a row). The statement is written
 /// here rather than built with sea-query's `insert_many`, which builds an expression tree per
-/// value. Takes the rows by reference so that a retry after a failure needs no copy made in
-/// advance.
-pub async fn insert_batch(
-    db: &(impl ConnectionTrait + TransactionTrait),
+/// value, and its values are bound straight from the rows through the pool's sqlx driver:
+/// through `Statement` each text would be copied three times (into a `Value`, again by
+/// sea-orm at execution, then into the driver's argument) for every token issued. Takes the
+/// rows by reference so that a retry after a failure needs no copy made in advance.
+pub async fn insert_batch(db: &DatabaseConnection, rows: &[NewAuditRow]) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let result = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let sqls = insert_sqls(DbBackend::Postgres);
+            insert_with(db.get_postgres_connection_pool(), sqls, rows).await
+        }
+        DbBackend::Sqlite => {
+            let sqls = insert_sqls(DbBackend::Sqlite);
+            insert_with(db.get_sqlite_connection_pool(), sqls, rows).await
+        }
+        other => return Err(DbErr::Custom(format!("audit rows on {other:?}"))),
+    };
+    result.map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))
+}
+
+async fn insert_with<DB>(
+    pool: &sqlx::Pool<DB>,
+    sqls: &'static [String],
     rows: &[NewAuditRow],
-) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
-    let txn = db.begin().await?;
+) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut txn = pool.begin().await?;
     let mut rest = rows;
-    for (&size, sql) in STATEMENT_ROWS.iter().zip(insert_sqls(backend)) {
+    for (&size, sql) in STATEMENT_ROWS.iter().zip(sqls) {
         while rest.len() >= size {
             let (chunk, tail) = rest.split_at(size);
-            let values = chunk.iter().flat_map(values).collect::<Vec<Value>>();
-            txn.execute_raw(Statement::from_sql_and_values(
-                backend,
-                sql.as_str(),
-                values,
-            ))
-            .await?;
+            let mut query = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql.as_str()));
+            for row in chunk {
+                query = query
+                    .bind(row.at)
+                    .bind(row.kind)
+                    .bind(row.client_id.as_deref())
+                    .bind(row.user_id.as_deref())
+                    .bind(row.username.as_deref())
+                    .bind(row.ip.as_deref())
+                    .bind(row.user_agent.as_deref())
+                    .bind(row.request_id.as_deref())
+                    .bind(row.reason)
+                    .bind(row.grant_type)
+                    .bind(row.target.as_deref());
+            }
+            query.execute(&mut *txn).await?;
             rest = tail;
         }
     }
@@ -118,22 +156,6 @@ fn build_insert_sql(backend: DbBackend, rows: usize) -> String {
         sql.push(')');
     }
     sql
-}
-
-fn values(row: &NewAuditRow) -> [Value; 11] {
-    [
-        row.at.into(),
-        row.kind.into(),
-        row.client_id.clone().into(),
-        row.user_id.clone().into(),
-        row.username.clone().into(),
-        row.ip.clone().into(),
-        row.user_agent.clone().into(),
-        row.request_id.clone().into(),
-        row.reason.map(str::to_string).into(),
-        row.grant_type.map(str::to_string).into(),
-        row.target.clone().into(),
-    ]
 }
 
 /// What `tessera audit list` asks for; `user` matches the user id or the username.
