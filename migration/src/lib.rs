@@ -67,3 +67,33 @@ pub(crate) async fn create_from_entity<E: sea_orm_migration::sea_orm::EntityTrai
     }
     Ok(())
 }
+
+/// Drops index `name` if it exists (migrations that drop an index no query uses). SQLite and
+/// PostgreSQL both accept `DROP INDEX IF EXISTS` without a table name.
+pub(crate) async fn drop_index_if_exists(
+    manager: &SchemaManager<'_>,
+    name: &str,
+) -> Result<(), DbErr> {
+    manager
+        .drop_index(Index::drop().name(name).if_exists().to_owned())
+        .await
+}
+
+/// Creates the one-column index `name` on `table` if missing (such a migration's `down`).
+pub(crate) async fn create_index_if_missing(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: &str,
+    column: &str,
+) -> Result<(), DbErr> {
+    manager
+        .create_index(
+            Index::create()
+                .name(name)
+                .table(Alias::new(table))
+                .col(Alias::new(column))
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await
+}

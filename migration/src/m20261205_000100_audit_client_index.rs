@@ -15,22 +15,10 @@ const INDEX: &str = "idx-audit_events-client_id";
 #[sea_orm_migration::async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // SQLite and PostgreSQL both accept DROP INDEX IF EXISTS without a table name.
-        manager
-            .drop_index(Index::drop().name(INDEX).if_exists().to_owned())
-            .await
+        crate::drop_index_if_exists(manager, INDEX).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(
-                Index::create()
-                    .name(INDEX)
-                    .table(Alias::new("audit_events"))
-                    .col(Alias::new("client_id"))
-                    .if_not_exists()
-                    .to_owned(),
-            )
-            .await
+        crate::create_index_if_missing(manager, INDEX, "audit_events", "client_id").await
     }
 }
