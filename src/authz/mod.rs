@@ -39,22 +39,24 @@ pub struct TokenAuthz {
 }
 
 impl TokenAuthz {
-    /// Adds the claims to a token's (or a response's) claims.
+    /// Adds the claims to a token's (or a response's) claims: those of
+    /// [`TokenAuthz::serialize_claims`], the one list of them.
     pub fn write(&self, roles_claim: &str, claims: &mut Map<String, Value>) {
-        if let Some(roles) = &self.roles {
-            claims.insert(roles_claim.into(), roles.clone().into());
+        use serde::ser::{SerializeMap, Serializer};
+        // Strings and lists of strings into a JSON value: serializing them cannot fail.
+        let Ok(mut written) = serde_json::value::Serializer.serialize_map(None) else {
+            return;
+        };
+        if self.serialize_claims(roles_claim, &mut written).is_err() {
+            return;
         }
-        if let Some(groups) = &self.groups {
-            claims.insert(GROUPS_CLAIM.into(), groups.clone().into());
-        }
-        if let Some(org) = &self.organization {
-            claims.insert(ORG_ID_CLAIM.into(), org.id.clone().into());
-            claims.insert(ORG_NAME_CLAIM.into(), org.name.clone().into());
+        if let Ok(Value::Object(written)) = written.end() {
+            claims.extend(written);
         }
     }
 
-    /// The same claims as [`TokenAuthz::write`], into a claims object being serialized (an
-    /// access token's, `oauth::token_minting`).
+    /// The claims, into a claims object being serialized (an access token's,
+    /// `oauth::token_minting`, and through [`TokenAuthz::write`] every other).
     pub fn serialize_claims<M: serde::ser::SerializeMap>(
         &self,
         roles_claim: &str,
