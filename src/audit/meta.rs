@@ -6,7 +6,10 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderValue;
 
-/// Where a request came from. Cheap to capture: header values are reference-counted.
+use super::Text;
+
+/// Where a request came from, for the events its handler records. Cheap to capture (header
+/// values are reference-counted) on every request, most of which record none.
 #[derive(Clone, Debug, Default)]
 pub struct RequestMeta {
     /// The socket peer's address (a proxy's, when behind one).
@@ -19,28 +22,34 @@ tokio::task_local! {
     static CURRENT: RequestMeta;
 }
 
-impl RequestMeta {
+/// The request an event happened in, as the event holds it: copies of the texts (inline
+/// when short), so that a queued event keeps no header, and with it no connection's read
+/// buffer, alive until the writer gets to it.
+#[derive(Clone, Debug, Default)]
+pub struct EventMeta {
+    pub ip: Option<Text>,
+    pub user_agent: Option<Text>,
+    pub request_id: Option<Text>,
+}
+
+impl EventMeta {
     /// The request being handled on this task; empty outside a request (CLI, background
     /// tasks).
-    pub fn current() -> RequestMeta {
-        CURRENT.try_with(Clone::clone).unwrap_or_default()
+    pub fn current() -> EventMeta {
+        CURRENT.try_with(EventMeta::of).unwrap_or_default()
     }
 
-    pub(super) fn user_agent_str(&self) -> Option<String> {
-        self.user_agent.as_ref().map(header_text)
-    }
-
-    pub(super) fn request_id_str(&self) -> Option<String> {
-        self.request_id.as_ref().map(header_text)
-    }
-
-    pub(super) fn ip_str(&self) -> Option<String> {
-        self.ip.map(ip_text)
+    fn of(request: &RequestMeta) -> EventMeta {
+        EventMeta {
+            ip: request.ip.map(ip_text),
+            user_agent: request.user_agent.as_ref().map(header_text),
+            request_id: request.request_id.as_ref().map(header_text),
+        }
     }
 }
 
 /// A header value as recorded (`clean`); most are visible ASCII, read without a lossy copy.
-fn header_text(value: &HeaderValue) -> String {
+fn header_text(value: &HeaderValue) -> Text {
     match value.to_str() {
         Ok(text) => super::clean(text),
         Err(_) => super::clean(&String::from_utf8_lossy(value.as_bytes())),
@@ -50,11 +59,11 @@ fn header_text(value: &HeaderValue) -> String {
 /// An address as `Display` writes it. An IPv4 address, the one on every issued token's
 /// event, is written octet by octet: `Ipv4Addr`'s `Display` goes through the formatting
 /// machinery four times, which cost more than the rest of the event's row.
-fn ip_text(ip: IpAddr) -> String {
+fn ip_text(ip: IpAddr) -> Text {
     let IpAddr::V4(v4) = ip else {
-        return ip.to_string();
+        return compact_str::format_compact!("{ip}");
     };
-    let mut text = String::with_capacity(15);
+    let mut text = Text::default();
     for (i, octet) in v4.octets().into_iter().enumerate() {
         if i > 0 {
             text.push('.');
@@ -94,8 +103,13 @@ impl RequestMeta {
         }
     }
 
+    /// The client address of the request being handled on this task, if any.
+    pub fn current_ip() -> Option<IpAddr> {
+        CURRENT.try_with(|meta| meta.ip).ok().flatten()
+    }
+
     /// Runs `work` (the rest of the request) with this meta available to
-    /// [`RequestMeta::current`]; called by `guard::guard` around every handler.
+    /// [`EventMeta::current`]; called by `guard::guard` around every handler.
     pub async fn scope<F: std::future::Future>(self, work: F) -> F::Output {
         CURRENT.scope(self, work).await
     }

@@ -8,7 +8,7 @@
 mod meta;
 mod writer;
 
-pub use meta::RequestMeta;
+pub use meta::{EventMeta, RequestMeta};
 pub use writer::{purge, spawn_purge, Audit, CHANNEL_CAPACITY};
 
 use crate::state::AppState;
@@ -107,8 +107,9 @@ pub enum Target {
 }
 
 impl Target {
-    /// `prefix:value`; concatenated rather than formatted, as every issued token renders one.
-    fn render(&self) -> String {
+    /// The column's prefix and the id, copied into the event (short ids stay inline: an
+    /// issued token's event holds no heap memory of its own).
+    fn into_parts(self) -> (&'static str, Text) {
         let (prefix, value) = match self {
             Target::Jti(id) => ("jti:", id),
             Target::Family(id) => ("family:", id),
@@ -120,11 +121,16 @@ impl Target {
             Target::Organization(id) => ("org:", id),
             Target::ApiKey(id) => ("api_key:", id),
             Target::Resource(uri) => ("resource:", uri),
-            Target::Count(n) => return format!("count:{n}"),
+            Target::Count(n) => return ("count:", compact_str::format_compact!("{n}")),
         };
-        [prefix, value.as_str()].concat()
+        (prefix, clean(&value))
     }
 }
+
+/// An id or name as an event holds it: up to 24 bytes inline (client ids, `jti`s, request
+/// ids and addresses all fit), so recording an event allocates nothing, and nothing an
+/// event holds is freed by the writer's thread in a burst with thousands of others.
+pub type Text = compact_str::CompactString;
 
 /// One audit event. Build it with [`AuditEvent::new`] and the setters; the time and the
 /// request's IP, user agent and request id are filled in by [`record`].
@@ -132,13 +138,14 @@ impl Target {
 pub struct AuditEvent {
     pub kind: Kind,
     pub at: i64,
-    pub client_id: Option<String>,
-    pub user_id: Option<String>,
-    pub username: Option<String>,
+    pub client_id: Option<Text>,
+    pub user_id: Option<Text>,
+    pub username: Option<Text>,
     pub reason: Option<&'static str>,
     pub grant_type: Option<&'static str>,
-    pub target: Option<Target>,
-    pub meta: RequestMeta,
+    /// The target's column prefix (`jti:`) and its id.
+    pub target: Option<(&'static str, Text)>,
+    pub meta: EventMeta,
 }
 
 /// Longest id or name kept; longer input (only an attacker sends it) is cut.
@@ -155,7 +162,7 @@ impl AuditEvent {
             reason: None,
             grant_type: None,
             target: None,
-            meta: RequestMeta::default(),
+            meta: EventMeta::default(),
         }
     }
 
@@ -183,7 +190,7 @@ impl AuditEvent {
     /// characters of its SHA-256), which still shows repeated attempts on one name.
     pub fn attempted_username(mut self, typed: &str) -> Self {
         let hash = crate::secrets::token_hash(typed);
-        self.username = Some(format!("unknown:{}", &hash[..16]));
+        self.username = Some(compact_str::format_compact!("unknown:{}", &hash[..16]));
         self
     }
 
@@ -198,7 +205,7 @@ impl AuditEvent {
     }
 
     pub fn target(mut self, target: Target) -> Self {
-        self.target = Some(target);
+        self.target = Some(target.into_parts());
         self
     }
 
@@ -212,10 +219,10 @@ impl AuditEvent {
 
 /// Ids and names as recorded: at most `MAX_FIELD` characters, control characters replaced
 /// (a plain-text log line stays one line).
-fn clean(value: &str) -> String {
+fn clean(value: &str) -> Text {
     // The usual case, checked by bytes: short printable ASCII is kept as it is.
     if value.len() <= MAX_FIELD && value.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-        return value.to_string();
+        return Text::new(value);
     }
     value
         .chars()

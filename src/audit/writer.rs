@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::{AuditEvent, RequestMeta};
+use super::{AuditEvent, EventMeta};
 use crate::clock::SharedClock;
 use crate::storage::audit::{self as store, NewAuditRow};
 use crate::storage::Db;
@@ -30,8 +30,12 @@ const WRITE_ATTEMPTS: u32 = 3;
 /// Longest a flush waits for the writer (shutdown must stay bounded).
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// By value: an event is a few hundred bytes and holds no heap memory in the usual case
+/// (see `audit::Text`), so queueing one allocates nothing; boxing it would cost an allocation
+/// per event, freed by the writer's thread.
+#[allow(clippy::large_enum_variant)]
 enum Message {
-    Event(Box<AuditEvent>),
+    Event(AuditEvent),
     Flush(oneshot::Sender<()>),
 }
 
@@ -70,12 +74,8 @@ impl Audit {
     /// Queues `event` stamped with the time and the current request; never waits.
     pub fn record(&self, mut event: AuditEvent) {
         event.at = self.clock.now();
-        event.meta = RequestMeta::current();
-        if self
-            .sender
-            .try_send(Message::Event(Box::new(event)))
-            .is_err()
-        {
+        event.meta = EventMeta::current();
+        if self.sender.try_send(Message::Event(event)).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         if self.sender.capacity() * 4 < self.sender.max_capacity() {
@@ -141,7 +141,8 @@ async fn run(
             tracing::warn!(target: "audit", dropped = total - reported_drops, total, "audit channel full: events dropped");
             reported_drops = total;
         }
-        write(&db, std::mem::take(&mut batch)).await;
+        // The batch's buffer is kept: thousands of events' worth, allocated once.
+        write(&db, &mut batch).await;
         if closed {
             return;
         }
@@ -152,26 +153,35 @@ fn is_flush(message: &Message) -> bool {
     matches!(message, Message::Flush(_))
 }
 
-/// Logs and inserts the events of `batch`, then answers its flushes.
-async fn write(db: &Db, batch: Vec<Message>) {
-    let mut rows = Vec::with_capacity(batch.len());
+/// Logs and inserts the events of `batch`, then answers its flushes; leaves `batch` empty.
+async fn write(db: &Db, batch: &mut Vec<Message>) {
     let mut flushes = Vec::new();
-    for message in batch {
-        match message {
-            Message::Event(event) => rows.push(log_and_row(*event)),
-            Message::Flush(done) => flushes.push(done),
+    let mut rows = Vec::with_capacity(batch.len().min(ROWS_PER_TRANSACTION));
+    let mut events = batch.iter_mut().filter_map(|message| match message {
+        Message::Event(event) => Some(&*event),
+        Message::Flush(_) => None,
+    });
+    loop {
+        rows.clear();
+        rows.extend(events.by_ref().take(ROWS_PER_TRANSACTION).map(log_and_row));
+        if rows.is_empty() {
+            break;
         }
+        // One transaction per slice: a burst must not hold SQLite's write lock for long.
+        insert(db, &rows).await;
     }
-    // One transaction per slice: a burst must not hold SQLite's write lock for long.
-    for slice in rows.chunks(ROWS_PER_TRANSACTION) {
-        insert(db, slice).await;
+    drop(rows);
+    for message in batch.drain(..) {
+        if let Message::Flush(done) = message {
+            flushes.push(done);
+        }
     }
     for done in flushes {
         let _ = done.send(());
     }
 }
 
-async fn insert(db: &Db, rows: &[NewAuditRow]) {
+async fn insert(db: &Db, rows: &[NewAuditRow<'_>]) {
     let count = rows.len();
     for attempt in 1..=WRITE_ATTEMPTS {
         match store::insert_batch(db, rows).await {
@@ -189,41 +199,51 @@ async fn insert(db: &Db, rows: &[NewAuditRow]) {
 
 /// The log line of an event (target `audit`, one structured field per column; `-` for an
 /// absent one), and its row.
-fn log_and_row(event: AuditEvent) -> NewAuditRow {
+fn log_and_row(event: &AuditEvent) -> NewAuditRow<'_> {
     let row = NewAuditRow {
         at: event.at,
         kind: event.kind.as_str(),
-        client_id: event.client_id,
-        user_id: event.user_id,
-        username: event.username,
-        ip: event.meta.ip_str(),
-        user_agent: event.meta.user_agent_str(),
-        request_id: event.meta.request_id_str(),
+        client_id: event.client_id.as_deref(),
+        user_id: event.user_id.as_deref(),
+        username: event.username.as_deref(),
+        ip: event.meta.ip.as_deref(),
+        user_agent: event.meta.user_agent.as_deref(),
+        request_id: event.meta.request_id.as_deref(),
         reason: event.reason,
         grant_type: event.grant_type,
-        target: event.target.as_ref().map(super::Target::render),
+        target: event
+            .target
+            .as_ref()
+            .map(|(prefix, id)| (*prefix, id.as_str())),
     };
     tracing::info!(
         target: "audit",
         kind = row.kind,
         at = row.at,
-        client_id = %dash(&row.client_id),
-        user_id = %dash(&row.user_id),
-        username = %dash(&row.username),
-        ip = %dash(&row.ip),
-        user_agent = ?dash(&row.user_agent),
-        request_id = %dash(&row.request_id),
+        client_id = row.client_id.unwrap_or("-"),
+        user_id = row.user_id.unwrap_or("-"),
+        username = row.username.unwrap_or("-"),
+        ip = row.ip.unwrap_or("-"),
+        user_agent = ?row.user_agent.unwrap_or("-"),
+        request_id = row.request_id.unwrap_or("-"),
         reason = row.reason.unwrap_or("-"),
         grant_type = row.grant_type.unwrap_or("-"),
-        target = %dash(&row.target),
+        target = %Target(row.target),
         "audit event"
     );
     row
 }
 
-/// A column as logged: its value, or `-` when absent (borrowed, so logging allocates nothing).
-fn dash(value: &Option<String>) -> &str {
-    value.as_deref().unwrap_or("-")
+/// A target as logged: prefix and id, or `-`; written without joining them first.
+struct Target<'a>(Option<(&'static str, &'a str)>);
+
+impl std::fmt::Display for Target<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some((prefix, id)) => write!(f, "{prefix}{id}"),
+            None => f.write_str("-"),
+        }
+    }
 }
 
 /// Deletes events older than `retention_days` (0 keeps everything); returns how many.

@@ -450,10 +450,10 @@ async fn automatic_key_rotation_is_audited() {
 async fn the_purge_removes_rows_older_than_the_retention_only() {
     let app = spawn_app().await;
     let now = app.clock.now();
-    let row = |at: i64, client: &str| NewAuditRow {
+    let row = |at: i64, client: &'static str| NewAuditRow {
         at,
         kind: "token_issued",
-        client_id: Some(client.into()),
+        client_id: Some(client),
         user_id: None,
         username: None,
         ip: None,
@@ -520,31 +520,36 @@ async fn the_audit_table_has_only_the_indexes_its_queries_use() {
     assert_eq!(names, ["idx-audit_events-at"], "{backend:?}");
 }
 
-/// A batch goes in as statements of a few fixed sizes (256, 32, 4, 1 rows): 293 + 37 rows
-/// use every size, and each row must land exactly once.
+/// A batch goes in as statements of up to 256 rows, each one bound JSON text: 293 + 37 rows
+/// make full and partial statements, and each row must land exactly once, in order, with
+/// every value as it was (quotes, backslashes and non-ASCII text survive the JSON).
 #[tokio::test]
-async fn batches_of_any_size_insert_every_row_once() {
+async fn batches_of_any_size_insert_every_row_once_in_order() {
     let app = spawn_app().await;
     let now = app.clock.now();
+    let clients: Vec<String> = (0..330).map(|i| format!("c{i}")).collect();
+    let users: Vec<String> = (0..330).map(|i| format!("u{i}")).collect();
+    let requests: Vec<String> = (0..330).map(|i| format!("r{i}")).collect();
+    let agent = r#"Agent "quoted" \ back\slash, ü and 😀"#;
     let row = |i: usize| NewAuditRow {
         at: now,
         kind: "token_issued",
-        client_id: Some(format!("c{i}")),
-        user_id: i.is_multiple_of(2).then(|| format!("u{i}")),
+        client_id: Some(&clients[i]),
+        user_id: i.is_multiple_of(2).then(|| users[i].as_str()),
         username: None,
-        ip: Some("127.0.0.1".into()),
-        user_agent: None,
-        request_id: Some(format!("r{i}")),
+        ip: Some("127.0.0.1"),
+        user_agent: Some(agent),
+        request_id: Some(&requests[i]),
         reason: None,
         grant_type: Some("client_credentials"),
-        target: None,
+        target: Some(("jti:", &users[i])),
     };
     let first: Vec<_> = (0..293).map(row).collect();
     let second: Vec<_> = (293..330).map(row).collect();
     store::insert_batch(&app.state.db, &first).await.unwrap();
     store::insert_batch(&app.state.db, &second).await.unwrap();
     store::insert_batch(&app.state.db, &[]).await.unwrap();
-    let mut clients: Vec<String> = rows(&app)
+    let mut stored: Vec<_> = rows(&app)
         .await
         .into_iter()
         .filter(|r| {
@@ -552,20 +557,25 @@ async fn batches_of_any_size_insert_every_row_once() {
                 .as_deref()
                 .is_some_and(|id| id.starts_with('r'))
         })
-        .map(|r| {
-            assert_eq!(
-                r.user_id.is_some(),
-                r.client_id.as_deref().is_some_and(|c| {
-                    c[1..].parse::<usize>().is_ok_and(|i| i.is_multiple_of(2))
-                })
-            );
-            r.client_id.unwrap()
-        })
         .collect();
-    clients.sort();
-    let mut expected: Vec<String> = (0..330).map(|i| format!("c{i}")).collect();
-    expected.sort();
-    assert_eq!(clients, expected);
+    stored.sort_by_key(|r| r.id);
+    assert_eq!(stored.len(), 330);
+    for (i, r) in stored.iter().enumerate() {
+        assert_eq!(r.at, now);
+        assert_eq!(r.kind, "token_issued");
+        assert_eq!(
+            r.client_id.as_deref(),
+            Some(clients[i].as_str()),
+            "row {i} in order"
+        );
+        assert_eq!(r.user_id.is_some(), i.is_multiple_of(2), "{r:?}");
+        assert_eq!(r.username, None);
+        assert_eq!(r.ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(r.user_agent.as_deref(), Some(agent));
+        assert_eq!(r.reason, None);
+        assert_eq!(r.grant_type.as_deref(), Some("client_credentials"));
+        assert_eq!(r.target.as_deref(), Some(format!("jti:u{i}").as_str()));
+    }
 }
 
 /// On the test's single-threaded runtime the writer cannot run while the test records, so

@@ -56,9 +56,7 @@ pub async fn sign_in(state: &AppState, session: &Session, sign_in: SignIn) -> Re
             user_id: sign_in.user_id.clone(),
             auth_time: sign_in.auth_time,
             // Shown on the account page ("from where"); the address as the throttle reads it.
-            ip: crate::audit::RequestMeta::current()
-                .ip
-                .map(|ip| ip.to_string()),
+            ip: crate::audit::RequestMeta::current_ip().map(|ip| ip.to_string()),
             user_agent: sign_in.user_agent.map(|ua| ua.chars().take(256).collect()),
             expires_at: now + state.settings.session_seconds,
         },
