@@ -28,7 +28,7 @@ pub struct NewAuditRow<'a> {
     pub target: Option<(&'static str, &'a str)>,
 }
 
-/// The inserted columns, in the order of a row's JSON array.
+/// The inserted columns, in the order `insert_with` binds them.
 const COLUMNS: [&str; 11] = [
     "at",
     "kind",
@@ -42,37 +42,38 @@ const COLUMNS: [&str; 11] = [
     "grant_type",
     "target",
 ];
-/// Rows per statement, at most (a statement's JSON text is about 150 bytes a row).
-const STATEMENT_ROWS: usize = 256;
+/// Rows per statement. A batch is inserted as statements of these sizes only (largest first),
+/// so that the database sees four statement texts in all: each is parsed once and then
+/// reused from the connection's statement cache. A statement of any other size would be
+/// parsed anew for every batch, which cost the token path more than the rows themselves
+/// (one row per token issued). The largest binds 2,816 values, far below SQLite's (32,766)
+/// and PostgreSQL's (65,535) limits.
+const STATEMENT_ROWS: [usize; 4] = [256, 32, 4, 1];
 
-/// Inserts `rows` in one transaction. Each statement takes up to [`STATEMENT_ROWS`] rows as
-/// one bound JSON text (an array of row arrays) that the database unpacks itself
-/// (`json_each` on SQLite, `json_array_elements` on PostgreSQL): one statement text, parsed
-/// once per connection, and one bound value per statement. Binding eleven values a row cost
-/// the writer two allocations per text value on SQLite (the driver copies each into an
-/// `Arc<String>`) for every token issued, and sea-query's `insert_many` builds an expression
-/// tree per value. Takes the rows by reference so that a retry after a failure needs no copy
-/// made in advance.
+/// Inserts `rows` in one transaction, as statements of [`STATEMENT_ROWS`] rows (a burst
+/// costs a few statements and one commit, not one of each a row). The statement is written
+/// here rather than built with sea-query's `insert_many`, which builds an expression tree per
+/// value, and its values are bound straight from the rows through the pool's sqlx driver:
+/// through `Statement` each text would be copied three times (into a `Value`, again by
+/// sea-orm at execution, then into the driver's argument) for every token issued. Takes the
+/// rows by reference so that a retry after a failure needs no copy made in advance.
+///
+/// Binding values is cheaper than it looks next to the alternative tried, one bound JSON text
+/// per statement unpacked by the database (`jsonb_each` and `->>`): SQLite spent four times
+/// the instructions extracting the values that it spends binding them (`bench/instructions.sh`,
+/// BENCHMARKS.md stop 17).
 pub async fn insert_batch(db: &DatabaseConnection, rows: &[NewAuditRow<'_>]) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
     let result = match db.get_database_backend() {
         DbBackend::Postgres => {
-            insert_with(
-                db.get_postgres_connection_pool(),
-                insert_sql(DbBackend::Postgres),
-                rows,
-            )
-            .await
+            let sqls = insert_sqls(DbBackend::Postgres);
+            insert_with(db.get_postgres_connection_pool(), sqls, rows).await
         }
         DbBackend::Sqlite => {
-            insert_with(
-                db.get_sqlite_connection_pool(),
-                insert_sql(DbBackend::Sqlite),
-                rows,
-            )
-            .await
+            let sqls = insert_sqls(DbBackend::Sqlite);
+            insert_with(db.get_sqlite_connection_pool(), sqls, rows).await
         }
         other => return Err(DbErr::Custom(format!("audit rows on {other:?}"))),
     };
@@ -81,106 +82,89 @@ pub async fn insert_batch(db: &DatabaseConnection, rows: &[NewAuditRow<'_>]) -> 
 
 async fn insert_with<DB>(
     pool: &sqlx::Pool<DB>,
-    sql: &'static str,
+    sqls: &'static [String],
     rows: &[NewAuditRow<'_>],
 ) -> Result<(), sqlx::Error>
 where
     DB: sqlx::Database,
     DB::Arguments: sqlx::IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     let mut txn = pool.begin().await?;
-    for chunk in rows.chunks(STATEMENT_ROWS) {
-        let json = rows_json(chunk).map_err(|e| sqlx::Error::Encode(e.into()))?;
-        sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
-            .bind(json)
-            .execute(&mut *txn)
-            .await?;
+    let mut rest = rows;
+    for (&size, sql) in STATEMENT_ROWS.iter().zip(sqls) {
+        while rest.len() >= size {
+            let (chunk, tail) = rest.split_at(size);
+            let mut query = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql.as_str()));
+            for row in chunk {
+                query = query
+                    .bind(row.at)
+                    .bind(row.kind)
+                    .bind(row.client_id)
+                    .bind(row.user_id)
+                    .bind(row.username)
+                    .bind(row.ip)
+                    .bind(row.user_agent)
+                    .bind(row.request_id)
+                    .bind(row.reason)
+                    .bind(row.grant_type)
+                    // Owned, so that the driver takes it without another copy.
+                    .bind(row.target.map(|(prefix, id)| [prefix, id].concat()));
+            }
+            query.execute(&mut *txn).await?;
+            rest = tail;
+        }
     }
     txn.commit().await
 }
 
-/// `rows` as a JSON array of arrays, each in the order of [`COLUMNS`].
-fn rows_json(rows: &[NewAuditRow<'_>]) -> serde_json::Result<String> {
-    use serde::Serializer;
-    let mut json = Vec::with_capacity(rows.len() * 160);
-    serde_json::Serializer::new(&mut json).collect_seq(rows.iter().map(row_values))?;
-    // serde_json writes only valid UTF-8.
-    String::from_utf8(json).map_err(serde::ser::Error::custom)
-}
-
-type RowValues<'a> = (
-    i64,
-    &'static str,
-    Option<&'a str>,
-    Option<&'a str>,
-    Option<&'a str>,
-    Option<&'a str>,
-    Option<&'a str>,
-    Option<&'a str>,
-    Option<&'static str>,
-    Option<&'static str>,
-    Option<Joined<'a>>,
-);
-
-fn row_values<'a>(row: &NewAuditRow<'a>) -> RowValues<'a> {
-    (
-        row.at,
-        row.kind,
-        row.client_id,
-        row.user_id,
-        row.username,
-        row.ip,
-        row.user_agent,
-        row.request_id,
-        row.reason,
-        row.grant_type,
-        row.target.map(|(prefix, id)| Joined(prefix, id)),
-    )
-}
-
-/// Two texts serialized as one JSON string, without joining them in memory first.
-struct Joined<'a>(&'static str, &'a str);
-
-impl serde::Serialize for Joined<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&format_args!("{}{}", self.0, self.1))
-    }
-}
-
-/// The insert statement of a JSON array of rows, for the backend; built once per backend.
-fn insert_sql(backend: DbBackend) -> &'static str {
-    static SQLITE: OnceLock<String> = OnceLock::new();
-    static POSTGRES: OnceLock<String> = OnceLock::new();
+/// The insert statement of each of [`STATEMENT_ROWS`], in that order, with the backend's
+/// placeholders; built once per backend.
+fn insert_sqls(backend: DbBackend) -> &'static [String] {
+    static SQLITE: OnceLock<Vec<String>> = OnceLock::new();
+    static POSTGRES: OnceLock<Vec<String>> = OnceLock::new();
     match backend {
         DbBackend::Postgres => &POSTGRES,
         _ => &SQLITE,
     }
-    .get_or_init(|| build_insert_sql(backend))
+    .get_or_init(|| {
+        STATEMENT_ROWS
+            .iter()
+            .map(|&rows| build_insert_sql(backend, rows))
+            .collect()
+    })
 }
 
-/// `INSERT INTO audit_events (...) SELECT ...` of the rows of one bound JSON array, in the
-/// array's order (so ids follow it).
-fn build_insert_sql(backend: DbBackend) -> String {
-    let columns = COLUMNS.join(", ");
-    let values: Vec<String> = (0..COLUMNS.len())
-        .map(|i| match (backend, i) {
-            (DbBackend::Postgres, 0) => "(e.row ->> 0)::bigint".to_string(),
-            (DbBackend::Postgres, i) => format!("e.row ->> {i}"),
-            (_, i) => format!("value ->> {i}"),
-        })
-        .collect();
-    let values = values.join(", ");
-    match backend {
-        DbBackend::Postgres => format!(
-            "INSERT INTO audit_events ({columns}) SELECT {values} \
-             FROM json_array_elements($1::json) WITH ORDINALITY AS e(row, n) ORDER BY e.n"
-        ),
-        _ => format!(
-            "INSERT INTO audit_events ({columns}) SELECT {values} FROM json_each(?) ORDER BY key"
-        ),
+/// `INSERT INTO audit_events (...) VALUES (...), ...` for `rows` rows, with the backend's
+/// placeholders (`?` for SQLite, `$n` for PostgreSQL).
+fn build_insert_sql(backend: DbBackend, rows: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = format!("INSERT INTO audit_events ({}) VALUES ", COLUMNS.join(", "));
+    let mut n = 0;
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..COLUMNS.len() {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match backend {
+                DbBackend::Postgres => {
+                    let _ = write!(sql, "${n}");
+                }
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
     }
+    sql
 }
 
 /// What `tessera audit list` asks for; `user` matches the user id or the username.
@@ -241,31 +225,10 @@ mod tests {
     }
 
     #[test]
-    fn a_row_is_an_array_in_column_order() {
-        let row = NewAuditRow {
-            at: 7,
-            kind: "token_issued",
-            client_id: Some("c\"1"),
-            target: Some(("jti:", "abc")),
-            ..NewAuditRow::default()
-        };
-        let json = rows_json(&[row]).unwrap();
-        assert_eq!(
-            json,
-            r#"[[7,"token_issued","c\"1",null,null,null,null,null,null,null,"jti:abc"]]"#
-        );
-        let values: Vec<Vec<serde_json::Value>> = serde_json::from_str(&json).unwrap();
-        assert_eq!(values[0].len(), COLUMNS.len());
-    }
-
-    #[test]
     fn placeholders_follow_the_backend() {
-        assert!(build_insert_sql(DbBackend::Sqlite).contains("json_each(?)"));
-        let postgres = build_insert_sql(DbBackend::Postgres);
-        assert!(
-            postgres.contains("json_array_elements($1::json)"),
-            "{postgres}"
-        );
-        assert!(postgres.contains("e.row ->> 10"), "{postgres}");
+        let sqlite = build_insert_sql(DbBackend::Sqlite, 2);
+        assert_eq!(sqlite.matches('?').count(), 22);
+        let postgres = build_insert_sql(DbBackend::Postgres, 2);
+        assert!(postgres.ends_with("$21, $22)"), "{postgres}");
     }
 }

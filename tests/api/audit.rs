@@ -520,9 +520,9 @@ async fn the_audit_table_has_only_the_indexes_its_queries_use() {
     assert_eq!(names, ["idx-audit_events-at"], "{backend:?}");
 }
 
-/// A batch goes in as statements of up to 256 rows, each one bound JSON text: 293 + 37 rows
-/// make full and partial statements, and each row must land exactly once, in order, with
-/// every value as it was (quotes, backslashes and non-ASCII text survive the JSON).
+/// A batch goes in as statements of a few fixed sizes (256, 32, 4, 1 rows): 293 + 37 rows
+/// use every size, and each row must land exactly once, in order, with every value as it was
+/// (quotes, backslashes and non-ASCII text included).
 #[tokio::test]
 async fn batches_of_any_size_insert_every_row_once_in_order() {
     let app = spawn_app().await;
