@@ -1,7 +1,7 @@
 //! The audit log: one [`AuditEvent`] per security-relevant action (sign-ins, tokens issued,
 //! revocations, client and key changes, logouts), recorded through [`record`]. Events go to
-//! the log (target `audit`) and to the `audit_events` table through bounded per-thread queues
-//! and a background writer (`writer.rs`), so recording costs a request no database write and never
+//! the log (target `audit`) and to the `audit_events` table through a bounded channel and a
+//! background writer (`writer.rs`), so recording costs a request no database write and never
 //! blocks it. An event holds ids only — a token's `jti` or family id, a key's `kid` — and its
 //! `reason` is a fixed word, so no password, secret, code or token can reach the log or the
 //! table through it.
@@ -146,9 +146,6 @@ pub struct AuditEvent {
     /// The target's column prefix (`jti:`) and its id.
     pub target: Option<(&'static str, Text)>,
     pub meta: EventMeta,
-    /// When it was recorded, in nanoseconds of the monotonic clock: the writer stores the
-    /// events of all threads in this order, so ids follow what happened.
-    pub(crate) recorded: u64,
 }
 
 /// Longest id or name kept; longer input (only an attacker sends it) is cut.
@@ -166,7 +163,6 @@ impl AuditEvent {
             grant_type: None,
             target: None,
             meta: EventMeta::default(),
-            recorded: 0,
         }
     }
 

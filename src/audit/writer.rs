@@ -1,34 +1,28 @@
-//! The background writer: events are queued in per-thread shards and logged and inserted in
-//! batches (every `BATCH_INTERVAL`, sooner when a shard fills up or a flush is asked for), so
-//! the token path pays one uncontended lock and a push per event, no database write, and no
-//! write to memory that another request thread writes too. A full shard drops the event and
-//! counts it (logged by the writer), rather than slowing the request.
+//! The background writer: events arrive on a bounded channel and are logged and inserted in
+//! batches (every `BATCH_INTERVAL`, sooner when the channel fills up or a flush is asked
+//! for), so the token path pays one channel send per event, no database write and no lock. A
+//! full channel drops the event and counts it (logged by the writer), rather than slowing the
+//! request.
 //!
-//! Why shards and not a channel: with a channel every event wrote the channel's semaphore, its
-//! tail and its waker state, cache lines that every request thread shares; on two cores under
-//! load that cost more than recording the event (BENCHMARKS.md, stops 17 and 18). A thread
-//! takes the shard of its own index (see `SHARD`), so its lock stays in its core's cache.
-//!
-//! The writer is woken once per batch, never per event: it sleeps out the interval, then
-//! swaps every shard's events for an empty buffer of the last batch's size.
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+//! The writer is woken once per batch, not once per event: it waits for the first event,
+//! then sleeps out the interval without watching the channel, then takes everything queued.
+//! Watching the channel meanwhile would wake its task (and often a parked worker thread)
+//! for every token issued.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::{AuditEvent, EventMeta};
 use crate::clock::SharedClock;
 use crate::storage::audit::{self as store, NewAuditRow};
 use crate::storage::Db;
 
-/// Events waiting in one shard for the writer, at most; beyond that they are dropped and
-/// counted. Each thread that records uses one shard, so at most `SHARDS` times this wait.
+/// Events waiting for the writer, at most; beyond that they are dropped and counted.
 pub const CHANNEL_CAPACITY: usize = 16_384;
-/// The longest an event waits before it is written.
+/// The longest an event waits in the channel before it is written.
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(200);
-/// Shards; threads beyond this many share them (a request thread pool is rarely larger).
-const SHARDS: usize = 16;
 /// Rows inserted in one transaction, at most.
 const ROWS_PER_TRANSACTION: usize = 1024;
 /// Attempts at inserting a batch while the database is unavailable, a second apart.
@@ -36,46 +30,23 @@ const WRITE_ATTEMPTS: u32 = 3;
 /// Longest a flush waits for the writer (shutdown must stay bounded).
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One thread's queued events, on a cache line of its own (the shards are an array).
-#[repr(align(128))]
-#[derive(Default)]
-struct Shard(Mutex<Vec<AuditEvent>>);
-
-static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// The shard of this thread: assigned on its first event, in turn.
-    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
-}
-
-/// What the recording threads and the writer share.
-struct Queue {
-    shards: [Shard; SHARDS],
-    /// Flushes asked for, answered after the events recorded before them are written.
-    flushes: Mutex<Vec<oneshot::Sender<()>>>,
-    /// Ends the writer's wait before the interval is over: a flush, a shard three quarters
-    /// full, or the last handle dropped.
-    hurry: Notify,
-    /// Set when the last handle is dropped: the writer writes what is left and ends.
-    closed: AtomicBool,
-    dropped: AtomicU64,
-    capacity: usize,
-}
-
-/// Closes the queue when the last [`Audit`] clone is dropped.
-struct Handle(Arc<Queue>);
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        self.0.closed.store(true, Ordering::Release);
-        self.0.hurry.notify_one();
-    }
+/// By value: an event is a few hundred bytes and holds no heap memory in the usual case
+/// (see `audit::Text`), so queueing one allocates nothing; boxing it would cost an allocation
+/// per event, freed by the writer's thread.
+#[allow(clippy::large_enum_variant)]
+enum Message {
+    Event(AuditEvent),
+    Flush(oneshot::Sender<()>),
 }
 
 /// The handle events are recorded through; cloning shares the one writer.
 #[derive(Clone)]
 pub struct Audit {
-    handle: Arc<Handle>,
+    sender: mpsc::Sender<Message>,
+    /// Ends the writer's wait before the interval is over: a flush, or a channel three
+    /// quarters full.
+    hurry: Arc<Notify>,
+    dropped: Arc<AtomicU64>,
     clock: SharedClock,
 }
 
@@ -86,49 +57,29 @@ impl Audit {
         Audit::with_capacity(db, clock, CHANNEL_CAPACITY)
     }
 
-    /// [`Audit::start`] with shards of `capacity` events.
+    /// [`Audit::start`] with a channel of `capacity` events.
     pub fn with_capacity(db: Db, clock: SharedClock, capacity: usize) -> Audit {
-        let queue = Arc::new(Queue {
-            shards: Default::default(),
-            flushes: Mutex::new(Vec::new()),
-            hurry: Notify::new(),
-            closed: AtomicBool::new(false),
-            dropped: AtomicU64::new(0),
-            capacity: capacity.max(1),
-        });
-        tokio::spawn(run(db, queue.clone()));
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let hurry = Arc::new(Notify::new());
+        tokio::spawn(run(db, receiver, hurry.clone(), dropped.clone()));
         Audit {
-            handle: Arc::new(Handle(queue)),
+            sender,
+            hurry,
+            dropped,
             clock,
         }
-    }
-
-    fn queue(&self) -> &Queue {
-        &self.handle.0
     }
 
     /// Queues `event` stamped with the time and the current request; never waits.
     pub fn record(&self, mut event: AuditEvent) {
         event.at = self.clock.now();
         event.meta = EventMeta::current();
-        event.recorded = monotonic_nanos();
-        let queue = self.queue();
-        let shard = SHARD.try_with(|s| *s).unwrap_or(0);
-        // A poisoned lock (a panic while pushing) still holds a usable list.
-        let mut events = queue.shards[shard]
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if events.len() >= queue.capacity {
-            drop(events);
-            queue.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
+        if self.sender.try_send(Message::Event(event)).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
-        events.push(event);
-        let filling = events.len() * 4 > queue.capacity * 3;
-        drop(events);
-        if filling {
-            queue.hurry.notify_one();
+        if self.sender.capacity() * 4 < self.sender.max_capacity() {
+            self.hurry.notify_one();
         }
     }
 
@@ -136,86 +87,97 @@ impl Audit {
     /// up on): at shutdown, at the end of a CLI command, and in tests.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        lock(&self.queue().flushes).push(done);
-        self.queue().hurry.notify_one();
-        if tokio::time::timeout(FLUSH_TIMEOUT, wait).await.is_err() {
+        let sent = tokio::time::timeout(FLUSH_TIMEOUT, async {
+            if self.sender.send(Message::Flush(done)).await.is_ok() {
+                self.hurry.notify_one();
+                let _ = wait.await;
+            }
+        })
+        .await;
+        if sent.is_err() {
             tracing::warn!(target: "audit", "audit events not written within {} s", FLUSH_TIMEOUT.as_secs());
         }
     }
 
-    /// How many events were dropped because their shard was full.
+    /// How many events were dropped because the channel was full.
     pub fn dropped(&self) -> u64 {
-        self.queue().dropped.load(Ordering::Relaxed)
+        self.dropped.load(Ordering::Relaxed)
     }
 }
 
-/// Nanoseconds since the first call, on the monotonic clock every thread reads alike.
-fn monotonic_nanos() -> u64 {
-    static EPOCH: std::sync::LazyLock<std::time::Instant> =
-        std::sync::LazyLock::new(std::time::Instant::now);
-    u64::try_from(EPOCH.elapsed().as_nanos()).unwrap_or(u64::MAX)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-async fn run(db: Db, queue: Arc<Queue>) {
-    // Each shard's events of the last batch, cleared: swapped in as the next buffers, so a
-    // thread's buffer is allocated once, at the size its load needs.
-    let mut batches: Vec<Vec<AuditEvent>> = (0..SHARDS).map(|_| Vec::new()).collect();
+async fn run(
+    db: Db,
+    mut receiver: mpsc::Receiver<Message>,
+    hurry: Arc<Notify>,
+    dropped: Arc<AtomicU64>,
+) {
+    let mut batch = Vec::new();
     let mut reported_drops = 0;
     loop {
-        tokio::select! {
-            () = tokio::time::sleep(BATCH_INTERVAL) => {}
-            () = queue.hurry.notified() => {}
+        // The one wake-up of a batch: its first event.
+        if receiver.recv_many(&mut batch, CHANNEL_CAPACITY).await == 0 {
+            return;
         }
-        // Taken before the events: every event recorded before a flush was asked for is in
-        // its shard by now.
-        let flushes = std::mem::take(&mut *lock(&queue.flushes));
-        let closed = queue.closed.load(Ordering::Acquire);
-        for (shard, batch) in queue.shards.iter().zip(batches.iter_mut()) {
-            std::mem::swap(&mut *lock(&shard.0), batch);
+        if !batch.iter().any(is_flush) {
+            tokio::select! {
+                () = tokio::time::sleep(BATCH_INTERVAL) => {}
+                () = hurry.notified() => {}
+            }
         }
-        let total = queue.dropped.load(Ordering::Relaxed);
+        // At most two channels' worth: producers faster than this loop cannot keep it going.
+        let mut closed = false;
+        while batch.len() < 2 * CHANNEL_CAPACITY {
+            match receiver.try_recv() {
+                Ok(message) => batch.push(message),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        let total = dropped.load(Ordering::Relaxed);
         if total > reported_drops {
-            tracing::warn!(target: "audit", dropped = total - reported_drops, total, "audit queue full: events dropped");
+            tracing::warn!(target: "audit", dropped = total - reported_drops, total, "audit channel full: events dropped");
             reported_drops = total;
         }
-        // In the order recorded across threads (each shard is in order already, so the sort
-        // merges a few runs).
-        let mut events: Vec<&AuditEvent> = batches.iter().flatten().collect();
-        events.sort_by_key(|event| event.recorded);
-        write(&db, events.into_iter()).await;
-        for batch in &mut batches {
-            batch.clear();
-        }
-        for done in flushes {
-            let _ = done.send(());
-        }
+        // The batch's buffer is kept: thousands of events' worth, allocated once.
+        write(&db, &mut batch).await;
         if closed {
             return;
         }
     }
 }
 
-/// Logs and inserts `events`.
-async fn write<'a>(db: &Db, events: impl Iterator<Item = &'a AuditEvent>) {
-    let mut events = events.peekable();
-    if events.peek().is_none() {
-        return;
-    }
-    let mut rows = Vec::with_capacity(ROWS_PER_TRANSACTION);
+fn is_flush(message: &Message) -> bool {
+    matches!(message, Message::Flush(_))
+}
+
+/// Logs and inserts the events of `batch`, then answers its flushes; leaves `batch` empty.
+async fn write(db: &Db, batch: &mut Vec<Message>) {
+    let mut flushes = Vec::new();
+    let mut rows = Vec::with_capacity(batch.len().min(ROWS_PER_TRANSACTION));
+    let mut events = batch.iter_mut().filter_map(|message| match message {
+        Message::Event(event) => Some(&*event),
+        Message::Flush(_) => None,
+    });
     loop {
         rows.clear();
         rows.extend(events.by_ref().take(ROWS_PER_TRANSACTION).map(log_and_row));
         if rows.is_empty() {
-            return;
+            break;
         }
         // One transaction per slice: a burst must not hold SQLite's write lock for long.
         insert(db, &rows).await;
+    }
+    drop(rows);
+    for message in batch.drain(..) {
+        if let Message::Flush(done) = message {
+            flushes.push(done);
+        }
+    }
+    for done in flushes {
+        let _ = done.send(());
     }
 }
 
