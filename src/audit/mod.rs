@@ -123,7 +123,7 @@ impl Target {
             Target::Resource(uri) => ("resource:", uri),
             Target::Count(n) => return ("count:", compact_str::format_compact!("{n}")),
         };
-        (prefix, clean(&value))
+        (prefix, Text::new(&value))
     }
 }
 

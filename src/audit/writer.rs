@@ -155,12 +155,11 @@ fn is_flush(message: &Message) -> bool {
 
 /// Logs and inserts the events of `batch`, then answers its flushes; leaves `batch` empty.
 async fn write(db: &Db, batch: &mut Vec<Message>) {
-    let mut flushes = Vec::new();
-    let mut rows = Vec::with_capacity(batch.len().min(ROWS_PER_TRANSACTION));
-    let mut events = batch.iter_mut().filter_map(|message| match message {
-        Message::Event(event) => Some(&*event),
+    let mut events = batch.iter().filter_map(|message| match message {
+        Message::Event(event) => Some(event),
         Message::Flush(_) => None,
     });
+    let mut rows = Vec::with_capacity(batch.len().min(ROWS_PER_TRANSACTION));
     loop {
         rows.clear();
         rows.extend(events.by_ref().take(ROWS_PER_TRANSACTION).map(log_and_row));
@@ -173,11 +172,8 @@ async fn write(db: &Db, batch: &mut Vec<Message>) {
     drop(rows);
     for message in batch.drain(..) {
         if let Message::Flush(done) = message {
-            flushes.push(done);
+            let _ = done.send(());
         }
-    }
-    for done in flushes {
-        let _ = done.send(());
     }
 }
 
@@ -228,16 +224,16 @@ fn log_and_row(event: &AuditEvent) -> NewAuditRow<'_> {
         request_id = row.request_id.unwrap_or("-"),
         reason = row.reason.unwrap_or("-"),
         grant_type = row.grant_type.unwrap_or("-"),
-        target = %Target(row.target),
+        target = %LoggedTarget(row.target),
         "audit event"
     );
     row
 }
 
 /// A target as logged: prefix and id, or `-`; written without joining them first.
-struct Target<'a>(Option<(&'static str, &'a str)>);
+struct LoggedTarget<'a>(Option<(&'static str, &'a str)>);
 
-impl std::fmt::Display for Target<'_> {
+impl std::fmt::Display for LoggedTarget<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
             Some((prefix, id)) => write!(f, "{prefix}{id}"),

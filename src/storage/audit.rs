@@ -12,7 +12,7 @@ use sea_orm::{
 pub type AuditRow = Model;
 
 /// A row to insert, borrowed from the event it records; the id is the database's.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Debug)]
 pub struct NewAuditRow<'a> {
     pub at: i64,
     pub kind: &'static str,
@@ -58,10 +58,9 @@ const STATEMENT_ROWS: [usize; 4] = [256, 32, 4, 1];
 /// sea-orm at execution, then into the driver's argument) for every token issued. Takes the
 /// rows by reference so that a retry after a failure needs no copy made in advance.
 ///
-/// Binding values is cheaper than it looks next to the alternative tried, one bound JSON text
-/// per statement unpacked by the database (`jsonb_each` and `->>`): SQLite spent four times
-/// the instructions extracting the values that it spends binding them (`bench/instructions.sh`,
-/// BENCHMARKS.md stop 17).
+/// Values are bound rather than sent as one JSON text per statement for the database to
+/// unpack (`jsonb_each` and `->>`, tried): SQLite spent four times the instructions extracting
+/// them that it spends on binding (`bench/instructions.sh`, BENCHMARKS.md stop 17).
 pub async fn insert_batch(db: &DatabaseConnection, rows: &[NewAuditRow<'_>]) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
