@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod federation;
 pub mod guard;
+pub mod head_deadline;
 pub mod jose;
 pub mod oauth;
 pub mod outbound;

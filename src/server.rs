@@ -9,7 +9,7 @@ use axum::http::Request;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -17,6 +17,7 @@ use tower::ServiceExt;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::head_deadline::HeadDeadline;
 use crate::jose::keys::Keys;
 use crate::state::AppState;
 use crate::storage;
@@ -109,8 +110,8 @@ pub async fn serve_router(
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+    // The head deadline is `head_deadline`'s, not hyper's (which costs a timer per request).
+    http.header_read_timeout(None)
         .max_header_size(MAX_HEADER_BYTES)
         .max_headers(MAX_HEADERS)
         .max_buf_size(MAX_HEADER_BYTES.max(8192) * 2);
@@ -137,14 +138,27 @@ pub async fn serve_router(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
+        let deadline = HeadDeadline::new(HEADER_READ_TIMEOUT);
+        let heads = deadline.clone();
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let answering = heads.head_arrived();
             let mut request = request.map(Body::new);
             request.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().oneshot(request)
+            let answer = router.clone().oneshot(request);
+            async move {
+                let answer = answer.await;
+                drop(answering);
+                answer
+            }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
-            let _ = connection.await;
+            // A connection past its head deadline is dropped, which closes it.
+            tokio::select! {
+                biased;
+                _ = connection => {}
+                () = deadline.expired() => {}
+            }
             drop(permit);
         });
     }

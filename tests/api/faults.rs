@@ -111,6 +111,51 @@ async fn oversized_and_slow_request_heads_are_refused() {
     );
 }
 
+/// The head deadline runs from the previous answer, not from the connection's opening: a
+/// keep-alive client that sends a request every 6 s keeps its connection past 10 s.
+#[tokio::test]
+async fn a_busy_keep_alive_connection_outlives_the_head_deadline() {
+    let app = spawn_app().await;
+    let mut stream = TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    for i in 0..3 {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_secs(6)).await;
+        }
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        // The whole answer (head and `content-length` bytes of body), so that the next
+        // read starts at the next answer.
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        let complete = |answer: &[u8]| {
+            let text = String::from_utf8_lossy(answer).to_ascii_lowercase();
+            let head_end = text.find("\r\n\r\n")? + 4;
+            let length: usize = text[..head_end]
+                .split("content-length:")
+                .nth(1)?
+                .split("\r\n")
+                .next()?
+                .trim()
+                .parse()
+                .ok()?;
+            (answer.len() >= head_end + length).then_some(())
+        };
+        while complete(&answer).is_none() {
+            let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("request {i}: no answer"))
+                .unwrap();
+            assert!(n > 0, "request {i}: the connection was closed");
+            answer.extend_from_slice(&buf[..n]);
+        }
+        assert!(answer.starts_with(b"HTTP/1.1 "), "request {i}");
+    }
+}
+
 #[tokio::test]
 async fn a_panicking_handler_is_an_opaque_500_and_the_server_keeps_serving() {
     async fn boom() -> &'static str {
