@@ -1,7 +1,8 @@
 //! The request-head deadline of a connection: a client must send a complete request head
 //! within `limit` of connecting or of its previous answer, or the connection is closed. So a
 //! client that trickles its head (or sits idle on a keep-alive connection) cannot hold a
-//! connection open.
+//! connection open. The wait for the next head starts when an answer is ready, not when it
+//! has been sent: a client slower than `limit` to read an answer's body is cut off too.
 //!
 //! Not hyper's `header_read_timeout`: hyper drops its timer after every request head and
 //! boxes and registers a new one for the next, two timer-wheel updates under the runtime's
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Marks a connection whose request head has arrived and whose answer is not yet written:
+/// Marks a connection whose request head has arrived and whose answer is not yet ready:
 /// no deadline runs meanwhile (the handler and body reads have their own).
 const ANSWERING: u64 = u64::MAX;
 
@@ -40,7 +41,7 @@ impl HeadDeadline {
     }
 
     /// A request head has arrived: no deadline runs until the returned guard is dropped,
-    /// which (answer written, or the request abandoned) starts the wait for the next head.
+    /// which (answer ready, or the request abandoned) starts the wait for the next head.
     pub fn head_arrived(self: &Arc<Self>) -> Answering {
         self.waiting_since.store(ANSWERING, Ordering::Relaxed);
         Answering(self.clone())
