@@ -38,6 +38,17 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// A random id (16 bytes, base64url) that never starts with '-': ids of clients and users are
+/// typed on command lines (`--client-id ID`, `--user ID`), where a leading '-' reads as a flag.
+pub fn random_id() -> String {
+    loop {
+        let id = random_token(16);
+        if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return id;
+        }
+    }
+}
+
 /// SHA-256 of a bearer value (code, refresh token), as stored in the database. These values
 /// carry 256 bits of entropy, so a fast unsalted hash cannot be reversed.
 pub fn token_hash(value: &str) -> String {
@@ -98,4 +109,17 @@ pub fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Resu
     let mut file = options.open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn random_ids_never_start_with_a_hyphen() {
+        // One plain token in 64 starts with '-': 2,000 draws would show one almost surely.
+        for _ in 0..2000 {
+            let id = super::random_id();
+            assert_eq!(id.len(), 22);
+            assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
+        }
+    }
 }

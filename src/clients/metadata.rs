@@ -262,7 +262,7 @@ pub fn validate(metadata: ClientMetadata) -> Result<Client, ClientError> {
         }
         (_, None, None) => (None, None),
     };
-    let client_id = client_id.unwrap_or_else(generated_client_id);
+    let client_id = client_id.unwrap_or_else(crate::secrets::random_id);
     if client_id.is_empty()
         || client_id.len() > 128
         || client_id.starts_with('-')
@@ -337,16 +337,6 @@ fn check_origin(origin: &str) -> Result<(), ClientError> {
         return Err(refuse());
     }
     Ok(())
-}
-
-/// A random client_id that never starts with '-' (it must read as a value on any command line).
-fn generated_client_id() -> String {
-    loop {
-        let id = crate::secrets::random_token(16);
-        if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            return id;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub struct NewUser {
 /// ([`find_by_verified_email`]), made where the caller can say so clearly.
 pub async fn insert(db: &impl ConnectionTrait, new: NewUser, now: i64) -> Result<User, DbErr> {
     let model = ActiveModel {
-        id: Set(crate::secrets::random_token(16)),
+        id: Set(crate::secrets::random_id()),
         username_key: Set(username_key(&new.username)),
         username: Set(new.username),
         email_key: Set(verified_key(new.email.as_deref(), new.email_verified)),
