@@ -134,6 +134,20 @@ pub async fn scrub(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared(sql).await.map(|_| ())
 }
 
+/// `sql` with its `?` placeholders numbered `$1`, `$2`… for PostgreSQL. For statements
+/// written out by hand, whose text holds no `?` but the placeholders.
+pub(crate) fn numbered_placeholders(sql: &str) -> String {
+    use std::fmt::Write;
+    let mut numbered = String::with_capacity(sql.len() + 16);
+    for (n, part) in sql.split('?').enumerate() {
+        if n > 0 {
+            let _ = write!(numbered, "${n}");
+        }
+        numbered.push_str(part);
+    }
+    numbered
+}
+
 /// Joins a list for a space-separated column.
 pub(crate) fn join(values: &[String]) -> String {
     values.join(" ")
@@ -185,6 +199,14 @@ pub async fn answers(db: &DatabaseConnection, within: Duration) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use sea_orm::{ConnectionTrait, Statement};
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(
+            super::numbered_placeholders("UPDATE t SET a = ? WHERE b = ? AND c > ?"),
+            "UPDATE t SET a = $1 WHERE b = $2 AND c > $3"
+        );
+    }
 
     /// `.cargo/config.toml` builds SQLite with the query-planner stability guarantee; without
     /// it every `LIMIT ?` statement is compiled again on each execution (see that file).
