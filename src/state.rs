@@ -44,6 +44,8 @@ pub struct Shared {
     pub client_jwks: crate::oauth::client_jwks::ClientJwks,
     /// Brute-force limits on the login form and client authentication.
     pub throttle: crate::throttle::Throttle,
+    /// Refresh-token rotations (batched on SQLite: see `storage::rotations`).
+    pub rotations: crate::storage::rotations::Rotations,
     /// The audit log's writer (see `audit`).
     pub audit: crate::audit::Audit,
     /// This instance's metrics, served by the admin listener.
@@ -81,6 +83,7 @@ impl AppState {
                 settings.allow_private_callbacks,
             ),
             audit: crate::audit::Audit::start(db.clone(), clock.clone()),
+            rotations: crate::storage::rotations::Rotations::start(db.clone()),
             metrics: Default::default(),
             assets: Arc::new(assets),
             db,

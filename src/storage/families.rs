@@ -201,6 +201,11 @@ pub async fn rotate(
         .transpose()
 }
 
+/// The condition that a family's user exists and is not disabled: looked up by the user's
+/// key, once a family (an `IN (SELECT …)` list would read every user on SQLite).
+pub(crate) const USER_ACTIVE: &str = "EXISTS (SELECT 1 FROM \"users\" \
+    WHERE \"users\".\"id\" = \"token_families\".\"user_id\" AND \"users\".\"disabled\" = FALSE)";
+
 /// [`rotate`]'s statement with the backend's placeholders (`?`, or `$1`… for PostgreSQL).
 fn rotate_sql(backend: sea_orm::DbBackend) -> &'static str {
     use std::sync::OnceLock;
@@ -208,12 +213,15 @@ fn rotate_sql(backend: sea_orm::DbBackend) -> &'static str {
         SET \"generation\" = ?, \"rotated_at\" = ?, \"idle_expires_at\" = ? \
         WHERE \"id\" = ? AND \"generation\" = ? AND \"client_id\" = ? \
         AND \"revoked_at\" IS NULL AND \"expires_at\" > ? AND \"idle_expires_at\" > ? \
-        AND \"user_id\" IN (SELECT \"id\" FROM \"users\" WHERE \"disabled\" = FALSE) \
-        RETURNING *";
+        AND ";
+    static SQLITE: OnceLock<String> = OnceLock::new();
     static POSTGRES: OnceLock<String> = OnceLock::new();
+    let sqlite = SQLITE.get_or_init(|| format!("{SQL}{USER_ACTIVE} RETURNING *"));
     match backend {
-        sea_orm::DbBackend::Postgres => POSTGRES.get_or_init(|| super::numbered_placeholders(SQL)),
-        _ => SQL,
+        sea_orm::DbBackend::Postgres => {
+            POSTGRES.get_or_init(|| super::numbered_placeholders(sqlite))
+        }
+        _ => sqlite,
     }
 }
 

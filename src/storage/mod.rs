@@ -18,6 +18,7 @@ pub mod resource_cache;
 pub mod resources;
 pub mod revocations;
 pub mod roles;
+pub mod rotations;
 pub mod server_keys;
 pub mod sessions;
 pub mod signing_keys;

@@ -107,6 +107,45 @@ async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
         .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST));
 }
 
+/// Refreshes of several families at once (on SQLite they are written as one statement):
+/// each chain gets its own family's next token, round after round, and a replay in one
+/// chain revokes that family only.
+#[tokio::test]
+async fn concurrent_refreshes_of_many_families_each_rotate_their_own() {
+    let app = spawn_app().await;
+    app.add_user("alice").await;
+    let client = app.add_client(spec("App")).await;
+    let mut chains = Vec::new();
+    for _ in 0..6 {
+        let tokens = code_flow_tokens(&app, &client, "openid offline_access").await;
+        chains.push(vec![tokens["refresh_token"].as_str().unwrap().to_string()]);
+    }
+    for round in 0..4 {
+        let answers = futures::future::join_all(
+            chains
+                .iter()
+                .map(|chain| refresh(&app, &client, chain.last().unwrap(), None)),
+        )
+        .await;
+        for (chain, (status, body)) in chains.iter_mut().zip(answers) {
+            assert_eq!(status, StatusCode::OK, "round {round}: {body}");
+            chain.push(body["refresh_token"].as_str().unwrap().to_string());
+        }
+    }
+    let (status, _) = refresh(&app, &client, &chains[0][2], None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a replay");
+    let answers = futures::future::join_all(
+        chains
+            .iter()
+            .map(|chain| refresh(&app, &client, chain.last().unwrap(), None)),
+    )
+    .await;
+    let statuses: Vec<StatusCode> = answers.iter().map(|(status, _)| *status).collect();
+    let mut expected = vec![StatusCode::OK; chains.len()];
+    expected[0] = StatusCode::BAD_REQUEST;
+    assert_eq!(statuses, expected, "only the replayed family is revoked");
+}
+
 #[tokio::test]
 async fn grace_period_lets_the_same_client_reuse_a_just_rotated_token() {
     let app = spawn_app_with(|s| s.refresh_grace_seconds = 5).await;

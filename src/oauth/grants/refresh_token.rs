@@ -11,6 +11,7 @@ use crate::oauth::token_minting::{self, AccessGrant, TokenResponse};
 use crate::state::AppState;
 use crate::storage::clients::Client;
 use crate::storage::families::{self, Family};
+use crate::storage::rotations::Rotation;
 use crate::types::Scopes;
 
 /// Every refusal looks the same to the client; `why` tells the log which check refused it.
@@ -51,15 +52,16 @@ pub async fn handle(
         }
     };
     let idle = now + state.settings.refresh_idle_seconds;
-    let rotated = families::rotate(
-        &state.db,
-        &presented.family_id,
-        presented.generation,
-        &client.client_id,
-        now,
-        idle,
-    )
-    .await?;
+    let rotated = state
+        .rotations
+        .rotate(Rotation {
+            family_id: presented.family_id.clone(),
+            generation: presented.generation,
+            client_id: client.client_id.clone(),
+            now,
+            idle_expires_at: idle,
+        })
+        .await?;
     let family = match rotated {
         Some(family) => family,
         None => not_rotated(state, client, &presented, now).await?,
