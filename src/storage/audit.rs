@@ -141,29 +141,16 @@ fn insert_sqls(backend: DbBackend) -> &'static [String] {
 /// `INSERT INTO audit_events (...) VALUES (...), ...` for `rows` rows, with the backend's
 /// placeholders (`?` for SQLite, `$n` for PostgreSQL).
 fn build_insert_sql(backend: DbBackend, rows: usize) -> String {
-    use std::fmt::Write;
-    let mut sql = format!("INSERT INTO audit_events ({}) VALUES ", COLUMNS.join(", "));
-    let mut n = 0;
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for column in 0..COLUMNS.len() {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            n += 1;
-            match backend {
-                DbBackend::Postgres => {
-                    let _ = write!(sql, "${n}");
-                }
-                _ => sql.push('?'),
-            }
-        }
-        sql.push(')');
+    let row = format!("({})", vec!["?"; COLUMNS.len()].join(", "));
+    let sql = format!(
+        "INSERT INTO audit_events ({}) VALUES {}",
+        COLUMNS.join(", "),
+        vec![row; rows].join(", ")
+    );
+    match backend {
+        DbBackend::Postgres => super::numbered_placeholders(&sql),
+        _ => sql,
     }
-    sql
 }
 
 /// What `tessera audit list` asks for; `user` matches the user id or the username.

@@ -201,22 +201,24 @@ pub async fn rotate(
         .transpose()
 }
 
-/// The condition that a family's user exists and is not disabled: looked up by the user's
-/// key, once a family (an `IN (SELECT …)` list would read every user on SQLite).
-pub(crate) const USER_ACTIVE: &str = "EXISTS (SELECT 1 FROM \"users\" \
-    WHERE \"users\".\"id\" = \"token_families\".\"user_id\" AND \"users\".\"disabled\" = FALSE)";
+/// What else a family must be to rotate, after its generation and client: neither revoked
+/// nor expired at the two `now` placeholders, its user existing and not disabled. Shared by
+/// [`rotate`] and the batched statement (`storage::rotations`). The user is looked up by key,
+/// once a family: an `IN (SELECT …)` list would read every user on SQLite.
+pub(crate) const ROTATABLE: &str = "\"revoked_at\" IS NULL \
+    AND \"expires_at\" > ? AND \"idle_expires_at\" > ? \
+    AND EXISTS (SELECT 1 FROM \"users\" WHERE \"users\".\"id\" = \"token_families\".\"user_id\" \
+    AND \"users\".\"disabled\" = FALSE)";
 
 /// [`rotate`]'s statement with the backend's placeholders (`?`, or `$1`… for PostgreSQL).
 fn rotate_sql(backend: sea_orm::DbBackend) -> &'static str {
     use std::sync::OnceLock;
     const SQL: &str = "UPDATE \"token_families\" \
         SET \"generation\" = ?, \"rotated_at\" = ?, \"idle_expires_at\" = ? \
-        WHERE \"id\" = ? AND \"generation\" = ? AND \"client_id\" = ? \
-        AND \"revoked_at\" IS NULL AND \"expires_at\" > ? AND \"idle_expires_at\" > ? \
-        AND ";
+        WHERE \"id\" = ? AND \"generation\" = ? AND \"client_id\" = ? AND ";
     static SQLITE: OnceLock<String> = OnceLock::new();
     static POSTGRES: OnceLock<String> = OnceLock::new();
-    let sqlite = SQLITE.get_or_init(|| format!("{SQL}{USER_ACTIVE} RETURNING *"));
+    let sqlite = SQLITE.get_or_init(|| format!("{SQL}{ROTATABLE} RETURNING *"));
     match backend {
         sea_orm::DbBackend::Postgres => {
             POSTGRES.get_or_init(|| super::numbered_placeholders(sqlite))

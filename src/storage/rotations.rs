@@ -214,11 +214,9 @@ fn build_batch_sql(rows: usize) -> String {
     format!(
         "UPDATE \"token_families\" \
          SET \"generation\" = \"generation\" + 1, \"rotated_at\" = ?, \"idle_expires_at\" = ? \
-         WHERE ({terms}) \
-         AND \"revoked_at\" IS NULL AND \"expires_at\" > ? AND \"idle_expires_at\" > ? \
-         AND {} \
+         WHERE ({terms}) AND {} \
          RETURNING *",
-        families::USER_ACTIVE
+        families::ROTATABLE
     )
 }
 
