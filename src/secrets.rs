@@ -38,6 +38,17 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// A token's id (`jti`): 16 random bytes, base64url. The id is unique and unguessable but
+/// no secret (it is printed in the token it names), so it comes from rand's `ThreadRng` — a
+/// ChaCha generator per thread, seeded and reseeded from the OS — which needs no system call
+/// per token, where [`random_token`] makes one; every issued token pays for this, the
+/// secrets (codes, refresh tokens, client secrets) keep the OS generator.
+pub fn token_id() -> String {
+    let mut buf = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
 /// A random id (16 bytes, base64url) that never starts with '-': ids of clients and users are
 /// typed on command lines (`--client-id ID`, `--user ID`), where a leading '-' reads as a flag.
 pub fn random_id() -> String {
@@ -121,5 +132,20 @@ mod tests {
             assert_eq!(id.len(), 22);
             assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
         }
+    }
+
+    #[test]
+    fn token_ids_are_distinct_on_every_thread() {
+        // Each thread has its own generator: ids drawn on several must not repeat either.
+        let draw = || (0..2000).map(|_| super::token_id()).collect::<Vec<_>>();
+        let threads: Vec<_> = (0..4).map(|_| std::thread::spawn(draw)).collect();
+        let mut ids = std::collections::HashSet::new();
+        for thread in threads {
+            for id in thread.join().unwrap_or_default() {
+                assert_eq!(id.len(), 22, "{id}");
+                assert!(ids.insert(id), "an id repeated");
+            }
+        }
+        assert_eq!(ids.len(), 8000);
     }
 }

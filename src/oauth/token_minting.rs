@@ -43,7 +43,7 @@ pub fn access_token_with_jti(
     now: i64,
 ) -> Result<(String, String), JwtError> {
     let settings = &state.settings;
-    let jti = crate::secrets::random_token(16);
+    let jti = crate::secrets::token_id();
     let claims = AccessClaims {
         issuer: settings.issuer_str(),
         grant,
@@ -195,7 +195,7 @@ pub fn logout_token(
     claims.insert("aud".into(), client_id.into());
     claims.insert("iat".into(), now.into());
     claims.insert("exp".into(), (now + 120).into());
-    claims.insert("jti".into(), crate::secrets::random_token(16).into());
+    claims.insert("jti".into(), crate::secrets::token_id().into());
     claims.insert("sub".into(), user_id.into());
     if let Some(sid) = sid {
         claims.insert("sid".into(), sid.into());
